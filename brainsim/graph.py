@@ -1,0 +1,82 @@
+"""A network's synapse graph as plain NumPy arrays, for analysis and hardware mapping.
+
+`Network.synapse_graph()` returns a `SynapseGraph`; code that reads it (the hardware mapper,
+partitioners, analysis) never touches simulation internals.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ProjectionGraph:
+    """The synapses of one projection, indices local to their populations.
+
+    **Fields:**
+    - `name`: projection name.
+    - `pre_population`, `post_population`: population names.
+    - `pre`, `post`: int64 arrays `(n_synapses,)`, presynaptic and postsynaptic neuron indices.
+    - `weight`: float arrays `(n_synapses,)`, in the receiving synapse's unit (nS or pA).
+    - `delay`: int arrays `(n_synapses,)`, transmission delay in time steps (>= 1).
+    """
+
+    name: str
+    pre_population: str
+    post_population: str
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.pre.shape[0])
+
+
+@dataclass(frozen=True)
+class SynapseGraph:
+    """All populations and projections of a network.
+
+    **Fields:**
+    - `population_names`: tuple of names, in the network's order.
+    - `population_sizes`: tuple of sizes, same order.
+    - `projections`: tuple of `ProjectionGraph`.
+
+    Neurons are also numbered globally: population `k` occupies
+    `offsets[k] : offsets[k] + population_sizes[k]`.
+    """
+
+    population_names: tuple[str, ...]
+    population_sizes: tuple[int, ...]
+    projections: tuple[ProjectionGraph, ...]
+
+    @property
+    def n_neurons(self) -> int:
+        return int(sum(self.population_sizes))
+
+    @property
+    def n_synapses(self) -> int:
+        return int(sum(p.n_synapses for p in self.projections))
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        """Global index of each population's first neuron."""
+        starts = np.concatenate([[0], np.cumsum(self.population_sizes)[:-1]]).astype(int)
+        return dict(zip(self.population_names, starts.tolist(), strict=True))
+
+    def population_of(self) -> np.ndarray:
+        """int array `(n_neurons,)`: the population index of each global neuron."""
+        return np.repeat(np.arange(len(self.population_sizes)), self.population_sizes)
+
+    def global_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """`(pre, post, weight, delay)` over all projections, with global neuron indices."""
+        offsets = self.offsets
+        if not self.projections:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, np.zeros(0), empty
+        pre = np.concatenate([p.pre + offsets[p.pre_population] for p in self.projections])
+        post = np.concatenate([p.post + offsets[p.post_population] for p in self.projections])
+        weight = np.concatenate([p.weight for p in self.projections])
+        delay = np.concatenate([p.delay for p in self.projections])
+        return pre.astype(np.int64), post.astype(np.int64), weight, delay.astype(np.int64)
