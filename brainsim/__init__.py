@@ -1,0 +1,69 @@
+"""brainsim: a differentiable brain simulator in JAX.
+
+The public API is flat: `bs.LIF`, `bs.Network`, `bs.simulate`, `bs.FixedProbability`, ...
+Subpackages `bs.models`, `bs.analysis` and `bs.hardware` are namespaces.
+"""
+
+import importlib.metadata
+
+from . import analysis as analysis, hardware as hardware, models as models
+from .connect import (
+    AbstractConnectivityRule as AbstractConnectivityRule,
+    AllToAll as AllToAll,
+    FixedInDegree as FixedInDegree,
+    FixedOutDegree as FixedOutDegree,
+    FixedProbability as FixedProbability,
+    FromArrays as FromArrays,
+    OneToOne as OneToOne,
+)
+from .dynamics import (
+    COBA as COBA,
+    CUBA as CUBA,
+    LIF as LIF,
+    AbstractCurrentInput as AbstractCurrentInput,
+    AbstractEventInput as AbstractEventInput,
+    AbstractLinearInState as AbstractLinearInState,
+    AbstractNeuron as AbstractNeuron,
+    AbstractOutput as AbstractOutput,
+    AbstractSpikingNeuron as AbstractSpikingNeuron,
+    AbstractSurrogate as AbstractSurrogate,
+    AbstractSynapse as AbstractSynapse,
+    AlphaSynapse as AlphaSynapse,
+    Arctan as Arctan,
+    ConstantCurrent as ConstantCurrent,
+    CurrentFunction as CurrentFunction,
+    DualExponentialSynapse as DualExponentialSynapse,
+    ExponentialSynapse as ExponentialSynapse,
+    FastSigmoid as FastSigmoid,
+    LIFState as LIFState,
+    PoissonInput as PoissonInput,
+    Sigmoid as Sigmoid,
+    SpikeTimes as SpikeTimes,
+    SuperSpike as SuperSpike,
+    SynapticInput as SynapticInput,
+    spike_fn as spike_fn,
+)
+from .graph import ProjectionGraph as ProjectionGraph, SynapseGraph as SynapseGraph
+from .integrate import (
+    AbstractStepper as AbstractStepper,
+    DiffraxStepper as DiffraxStepper,
+    ExponentialEuler as ExponentialEuler,
+)
+from .monitors import StateMonitor as StateMonitor
+from .network import (
+    Network as Network,
+    NetworkState as NetworkState,
+    Population as Population,
+    Projection as Projection,
+)
+from .ops import (
+    CSR as CSR,
+    ELL as ELL,
+    AbstractConnectivity as AbstractConnectivity,
+    Dense as Dense,
+    event_matvec as event_matvec,
+)
+from .result import SimulationResult as SimulationResult, SpikeRecord as SpikeRecord
+from .simulate import NonFiniteStateError as NonFiniteStateError, simulate as simulate
+
+__version__ = importlib.metadata.version("brainsim")

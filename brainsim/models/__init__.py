@@ -1,0 +1,3 @@
+"""Ready-made networks: the Brette et al. (2007) benchmarks."""
+
+from .coba import COBA as COBA, CUBA as CUBA

@@ -1,0 +1,17 @@
+"""Synapses (state per postsynaptic neuron) and synaptic outputs."""
+
+from .base import (
+    COBA as COBA,
+    CUBA as CUBA,
+    AbstractOutput as AbstractOutput,
+    AbstractSynapse as AbstractSynapse,
+)
+from .dual_exponential import (
+    DualExponentialSynapse as DualExponentialSynapse,
+    DualExponentialSynapseState as DualExponentialSynapseState,
+)
+from .alpha import AlphaSynapse as AlphaSynapse, AlphaSynapseState as AlphaSynapseState
+from .exponential import (
+    ExponentialSynapse as ExponentialSynapse,
+    ExponentialSynapseState as ExponentialSynapseState,
+)

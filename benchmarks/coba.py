@@ -1,0 +1,78 @@
+"""COBA / CUBA / COBAHH benchmark: one JSON line per run.
+
+    python benchmarks/coba.py --model coba --n 4000 --duration 1.0 [--in-degree 80] [--repeats 3]
+
+`duration` is in seconds of biological time. build_s: network construction; compile_s: first
+call minus a warm call; run_s: median over `--repeats` warm calls (simulation loop, spikes recorded
+as population counts only, as the peers do).
+"""
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import time
+
+import jax
+import jax.random as jr
+
+import brainsim as bs
+
+
+def run(model: str, n: int, duration_s: float, in_degree: int | None, repeats: int, seed: int):
+    builders = {"coba": bs.models.COBA, "cuba": bs.models.CUBA}
+    if hasattr(bs.models, "COBAHH"):
+        builders["cobahh"] = bs.models.COBAHH
+    key_net, key_sim = jr.split(jr.key(seed))
+    start = time.perf_counter()
+    network = builders[model](n=n, key=key_net, in_degree=in_degree)
+    jax.block_until_ready(network)
+    build_s = time.perf_counter() - start
+    duration = duration_s * 1000.0
+
+    def once():
+        start = time.perf_counter()
+        result = bs.simulate(network, duration, 0.1, key=key_sim, record_spikes=False)
+        jax.block_until_ready(result.final_state)
+        return time.perf_counter() - start, result
+
+    first_s, _ = once()
+    runs = [once() for _ in range(repeats)]
+    run_s = statistics.median(r[0] for r in runs)
+    result = runs[0][1]
+    spikes = int(sum(int(c.sum()) for c in result.spike_counts.values()))
+    return {
+        "model": model,
+        "n": n,
+        "in_degree": in_degree,
+        "synapses": network.synapse_graph().n_synapses,
+        "duration": duration_s,
+        "dt": 0.1,
+        "build_s": round(build_s, 4),
+        "compile_s": round(max(first_s - run_s, 0.0), 4),
+        "run_s": round(run_s, 4),
+        "spikes": spikes,
+        "rate_hz": round(spikes / (n * duration_s), 3),
+        "overflow_steps": {k: int(v) for k, v in result.overflow_steps.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "jax": jax.__version__,
+        "device": jax.devices()[0].device_kind,
+        "platform": platform.machine(),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=["coba", "cuba", "cobahh"], default="coba")
+    parser.add_argument("--n", type=int, default=4000)
+    parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
+    parser.add_argument("--in-degree", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(run(args.model, args.n, args.duration, args.in_degree, args.repeats, args.seed)))
+
+
+if __name__ == "__main__":
+    main()
