@@ -21,9 +21,7 @@ import brainsim as bs
 
 
 def run(model: str, n: int, duration_s: float, in_degree: int | None, repeats: int, seed: int):
-    builders = {"coba": bs.models.COBA, "cuba": bs.models.CUBA}
-    if hasattr(bs.models, "COBAHH"):
-        builders["cobahh"] = bs.models.COBAHH
+    builders = {"coba": bs.models.COBA, "cuba": bs.models.CUBA, "cobahh": bs.models.COBAHH}
     key_net, key_sim = jr.split(jr.key(seed))
     start = time.perf_counter()
     network = builders[model](n=n, key=key_net, in_degree=in_degree)

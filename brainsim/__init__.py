@@ -17,6 +17,7 @@ from .connect import (
     OneToOne as OneToOne,
 )
 from .dynamics import (
+    ALIF as ALIF,
     COBA as COBA,
     CUBA as CUBA,
     LIF as LIF,
@@ -28,6 +29,9 @@ from .dynamics import (
     AbstractSpikingNeuron as AbstractSpikingNeuron,
     AbstractSurrogate as AbstractSurrogate,
     AbstractSynapse as AbstractSynapse,
+    AdEx as AdEx,
+    AdExState as AdExState,
+    ALIFState as ALIFState,
     AlphaSynapse as AlphaSynapse,
     Arctan as Arctan,
     ConstantCurrent as ConstantCurrent,
@@ -35,6 +39,10 @@ from .dynamics import (
     DualExponentialSynapse as DualExponentialSynapse,
     ExponentialSynapse as ExponentialSynapse,
     FastSigmoid as FastSigmoid,
+    HodgkinHuxley as HodgkinHuxley,
+    HodgkinHuxleyState as HodgkinHuxleyState,
+    Izhikevich as Izhikevich,
+    IzhikevichState as IzhikevichState,
     LIFState as LIFState,
     PoissonInput as PoissonInput,
     Sigmoid as Sigmoid,
@@ -48,6 +56,7 @@ from .integrate import (
     AbstractStepper as AbstractStepper,
     DiffraxStepper as DiffraxStepper,
     ExponentialEuler as ExponentialEuler,
+    spike_times as spike_times,
 )
 from .monitors import StateMonitor as StateMonitor
 from .network import (

@@ -9,7 +9,15 @@ from .inputs import (
     SpikeTimes as SpikeTimes,
 )
 from .neurons import (
+    ALIF as ALIF,
     LIF as LIF,
+    AdEx as AdEx,
+    AdExState as AdExState,
+    ALIFState as ALIFState,
+    HodgkinHuxley as HodgkinHuxley,
+    HodgkinHuxleyState as HodgkinHuxleyState,
+    Izhikevich as Izhikevich,
+    IzhikevichState as IzhikevichState,
     AbstractLinearInState as AbstractLinearInState,
     AbstractNeuron as AbstractNeuron,
     AbstractSpikingNeuron as AbstractSpikingNeuron,

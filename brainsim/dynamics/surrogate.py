@@ -36,8 +36,8 @@ class Sigmoid(AbstractSurrogate):
         require_positive("slope", self.slope, "1/mV")
 
     def derivative(self, x):
-        sig = jax.nn.sigmoid(self.slope * x)
-        return self.slope * sig * (1.0 - sig)
+        # sig(-sx) rather than 1 - sig(sx): no cancellation for x > 0 (symmetric in float32)
+        return self.slope * jax.nn.sigmoid(self.slope * x) * jax.nn.sigmoid(-self.slope * x)
 
 
 class SuperSpike(AbstractSurrogate):

@@ -3,3 +3,4 @@
 from .base import AbstractStepper as AbstractStepper
 from .diffrax_stepper import DiffraxStepper as DiffraxStepper, as_stepper as as_stepper
 from .exponential_euler import ExponentialEuler as ExponentialEuler
+from .spike_times import spike_times as spike_times

@@ -1,0 +1,118 @@
+"""Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005)."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..._custom_types import Parameter, Spikes, TimeLike
+from ..._validation import require_less, require_nonnegative, require_positive
+from ..surrogate import AbstractSurrogate, SuperSpike, spike_fn
+from ..synaptic_input import as_synaptic_input
+from .base import AbstractSpikingNeuron
+from .refractory import countdown_rate, is_free
+
+
+class AdExState(eqx.Module):
+    """State of `AdEx`, each `(n,)`: `v` membrane potential (mV), `w` adaptation current (pA),
+    `refractory` time left (ms)."""
+
+    v: Float[Array, " n"]
+    w: Float[Array, " n"]
+    refractory: Float[Array, " n"]
+
+
+class AdEx(AbstractSpikingNeuron[AdExState]):
+    r"""Adaptive exponential integrate-and-fire neuron.
+
+    $$C_m \frac{dv}{dt} = -g_L (v - E_L) + g_L \Delta_T \exp\!\left(\frac{v - V_T}{\Delta_T}\right)
+    - w + I_\mathrm{syn}(v), \qquad \tau_w \frac{dw}{dt} = a (v - E_L) - w,$$
+
+    $$v \ge V_\mathrm{cut} \Rightarrow v \leftarrow V_r,\ w \leftarrow w + b,$$
+
+    then $v$ is held at $V_r$ for $t_\mathrm{ref}$ while $w$ keeps evolving. Above $V_T$ the
+    exponential term makes $v$ diverge in finite time; the cut-off $V_\mathrm{cut}$
+    (`v_threshold`) is where the upswing is declared a spike. The exponential is evaluated at
+    $\min(v, V_\mathrm{cut})$: identical to the model below the cut-off, and bounded above it, so a
+    step that overshoots the cut-off cannot overflow. The defaults are the paper's
+    tonic-spiking cell (Brette & Gerstner 2005, table 1) with $V_\mathrm{cut} = V_T + 5\Delta_T$,
+    as in Brian2's AdEx examples. The model is not linear in $v$, so use a diffrax solver
+    (`diffrax.Heun()`, `diffrax.Tsit5()`) rather than `ExponentialEuler`.
+
+    **Fields** (floats, or arrays of shape `(n,)` for heterogeneous populations):
+    - `c_m`: membrane capacitance $C_m$, pF; > 0.
+    - `g_leak`: leak conductance $g_L$, nS; > 0.
+    - `e_leak`: leak reversal potential $E_L$, mV.
+    - `v_rheobase`: $V_T$, the potential where the exponential term takes over, mV;
+      < `v_threshold`.
+    - `slope_factor`: $\Delta_T$, the sharpness of spike initiation, mV; > 0.
+    - `v_threshold`: cut-off $V_\mathrm{cut}$ at which a spike is emitted, mV; > `v_reset`.
+    - `v_reset`: reset potential $V_r$, mV.
+    - `t_ref`: refractory period, ms; >= 0.
+    - `tau_w`: adaptation time constant $\tau_w$, ms; > 0.
+    - `adaptation_conductance`: subthreshold adaptation $a$, nS (any sign).
+    - `adaptation_increment`: spike-triggered adaptation $b$, pA (any sign).
+    - `surrogate`: spike derivative used in the backward pass.
+
+    ??? cite "Reference"
+        ```bibtex
+        @article{brette2005adaptive,
+          author = {Brette, Romain and Gerstner, Wulfram},
+          title = {Adaptive exponential integrate-and-fire model as an effective description of
+                   neuronal activity},
+          journal = {Journal of Neurophysiology}, volume = {94}, number = {5},
+          pages = {3637--3642}, year = {2005}, doi = {10.1152/jn.00686.2005}}
+        ```
+    """
+
+    c_m: Parameter = 281.0
+    g_leak: Parameter = 30.0
+    e_leak: Parameter = -70.6
+    v_rheobase: Parameter = -50.4
+    slope_factor: Parameter = 2.0
+    v_threshold: Parameter = -40.4
+    v_reset: Parameter = -70.6
+    t_ref: Parameter = 0.0
+    tau_w: Parameter = 144.0
+    adaptation_conductance: Parameter = 4.0
+    adaptation_increment: Parameter = 80.5
+    surrogate: AbstractSurrogate = SuperSpike()
+
+    def __check_init__(self):
+        require_positive("c_m", self.c_m, "pF")
+        require_positive("g_leak", self.g_leak, "nS")
+        require_positive("slope_factor", self.slope_factor, "mV")
+        require_positive("tau_w", self.tau_w, "ms")
+        require_nonnegative("t_ref", self.t_ref, "ms")
+        require_less("v_rheobase", self.v_rheobase, "v_threshold", self.v_threshold, "mV")
+        require_less("v_reset", self.v_reset, "v_threshold", self.v_threshold, "mV")
+
+    def init_state(self, n: int, *, key: PRNGKeyArray) -> AdExState:
+        """`v` uniform in [`e_leak`, `v_rheobase`) mV; `w` = 0 pA; no neuron refractory."""
+        v = jr.uniform(key, (n,), minval=self.e_leak, maxval=self.v_rheobase)
+        return AdExState(v=v, w=jnp.zeros(n), refractory=jnp.zeros(n))
+
+    def vector_field(self, t: TimeLike, y: AdExState, args) -> AdExState:
+        drive = as_synaptic_input(args)
+        v_capped = jnp.minimum(y.v, self.v_threshold)
+        exponent = (v_capped - self.v_rheobase) / self.slope_factor
+        spike_current = self.g_leak * self.slope_factor * jnp.exp(exponent)
+        leak_current = -self.g_leak * (y.v - self.e_leak)
+        dv = (leak_current + spike_current - y.w + drive.current(y.v)) / self.c_m
+        dw = (self.adaptation_conductance * (y.v - self.e_leak) - y.w) / self.tau_w
+        return AdExState(
+            v=jnp.where(is_free(y.refractory), dv, jnp.zeros_like(dv)),
+            w=dw,
+            refractory=countdown_rate(y.refractory),
+        )
+
+    def spike(self, y: AdExState) -> Spikes:
+        return spike_fn(y.v - self.v_threshold, self.surrogate)
+
+    def reset(self, y: AdExState, spiked: Spikes) -> AdExState:
+        fired = spiked > 0
+        return AdExState(
+            v=jnp.where(fired, self.v_reset, y.v),
+            w=y.w + spiked * self.adaptation_increment,
+            refractory=jnp.where(fired, self.t_ref, y.refractory).astype(y.refractory.dtype),
+        )

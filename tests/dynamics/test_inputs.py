@@ -1,0 +1,47 @@
+"""Tests of `brainsim/dynamics/inputs.py`."""
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import brainsim as bs
+
+
+def test_poisson_input_mean_and_variance_match_binomial():
+    inp = bs.PoissonInput("P", n_sources=200, rate=50.0, weight=0.5,
+                          synapse=bs.ExponentialSynapse(), output=bs.CUBA())
+    delivered = np.asarray(inp.delivered(0.0, 0.1, 20000, jr.key(0)))
+    p = 50.0 * 1e-3 * 0.1
+    counts = delivered / 0.5
+    assert abs(counts.mean() - 200 * p) < 0.05
+    assert abs(counts.var() - 200 * p * (1 - p)) < 0.1
+
+
+def test_spike_times_delivers_in_the_right_step_only():
+    inp = bs.SpikeTimes("P", times=[0.25, 0.25, 1.0], indices=[1, 1, 2], weight=3.0,
+                        synapse=bs.ExponentialSynapse(), output=bs.CUBA())
+    at = {t: np.asarray(inp.delivered(t, 0.1, 4, jr.key(0))) for t in (0.1, 0.2, 0.3, 1.0)}
+    np.testing.assert_allclose(at[0.2], [0, 6.0, 0, 0])
+    np.testing.assert_allclose(at[0.1] + at[0.3], 0.0)
+    np.testing.assert_allclose(at[1.0], [0, 0, 3.0, 0])
+
+
+def test_current_function_of_time():
+    inp = bs.CurrentFunction("P", lambda t: 10.0 * t)
+    np.testing.assert_allclose(inp.current(2.0, 3), [20.0, 20.0, 20.0])
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: bs.PoissonInput("P", n_sources=-1, rate=1.0, weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "`n_sources`"),
+        (lambda: bs.PoissonInput("P", n_sources=5, rate=-1.0, weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "`rate` must be >= 0 Hz"),
+        (lambda: bs.SpikeTimes("P", times=[1.0, 2.0], indices=[0], weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "equal length"),
+        (lambda: bs.SpikeTimes("P", times=[-1.0], indices=[0], weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "`times` must be >= 0 ms"),
+        (lambda: bs.ConstantCurrent("P", jnp.nan), ValueError, "`current` must be finite"),
+    ],
+)
+def test_bad_inputs(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
