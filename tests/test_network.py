@@ -47,7 +47,7 @@ def test_bad_delay_and_neuron_types():
 def test_spike_arrives_after_exactly_delay_steps(delay):
     # A drives B one-to-one; A fires once at a known step; B's synapse jumps `delay` steps later.
     spike_step = 3
-    source = bs.SpikeTimes("A", times=[spike_step * 0.1 + 0.05], indices=[0], weight=1e4,
+    source = bs.SpikeTimes("A", times=[spike_step * 0.1 + 0.05], indices=[0], weight=1e6,
                            synapse=bs.ExponentialSynapse(tau=0.01), output=bs.CUBA())
     quiet = bs.LIF(v_threshold=1e9, v_reset=-60.0)
     net = bs.Network(
@@ -55,8 +55,9 @@ def test_spike_arrives_after_exactly_delay_steps(delay):
             bs.Population("A", 1, bs.LIF(t_ref=0.0)),
             bs.Population("B", 1, quiet, initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1))),
         ],
-        [bs.Projection("A", "B", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay=delay)],
+        [bs.Projection("A", "B", bs.OneToOne(weight=1000.0), bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay=delay)],
         [source],
+        key=jr.key(0),
     )
     result = bs.simulate(net, 3.0, 0.1, key=jr.key(0), monitors=["B.v"])
     fired = result.spike_steps["A"]

@@ -59,9 +59,15 @@ def test_state_monitor_decimation_and_indices():
 
 
 def test_nan_is_reported_with_population_and_step():
-    net = _single_lif(float("inf"))
-    with pytest.raises(bs.NonFiniteStateError, match=r"population `P`.*step 0"):
-        bs.simulate(net, 1.0, key=jr.key(0))
+    neuron = bs.LIF()
+    net = bs.Network(
+        [bs.Population("P", 2, neuron)],
+        inputs=[bs.CurrentFunction("P", lambda t: jnp.where(t > 0.45, jnp.nan, 0.0))],
+    )
+    with pytest.raises(bs.NonFiniteStateError, match=r"population `P`.*step 5 \(t = 0.5 ms\)"):
+        bs.simulate(net, 1.0, key=jr.key(0), chunk_steps=3)
+    with pytest.raises(ValueError, match="`current` must be finite"):
+        bs.ConstantCurrent("P", float("inf"))
 
 
 @pytest.mark.parametrize(

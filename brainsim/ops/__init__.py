@@ -1,0 +1,17 @@
+"""Connectivity formats and the event-driven operators that propagate spikes through them."""
+
+from .event import (
+    active_count_exceeds_buffer as active_count_exceeds_buffer,
+    event_matvec as event_matvec,
+)
+from .formats import (
+    CSR as CSR,
+    ELL as ELL,
+    AbstractConnectivity as AbstractConnectivity,
+    Dense as Dense,
+    default_max_active as default_max_active,
+    n_synapses as n_synapses,
+    scale_weights as scale_weights,
+    to_coo as to_coo,
+    to_dense as to_dense,
+)

@@ -41,12 +41,23 @@ def test_dual_exponential_peaks_at_weight_and_time():
     assert abs(g.max() - 2.0) < 2e-3 and abs(t[g.argmax()] - t_peak) <= DT
 
 
-def test_alpha_synapse_peaks_near_weight_at_tau():
-    g = np.asarray(_impulse_response(bs.AlphaSynapse(tau=5.0), steps=600))
-    t = (np.arange(600) + 1) * DT
-    exact = 2.0 * (t / 5.0) * np.exp(1 - t / 5.0)
-    np.testing.assert_allclose(g, exact, atol=0.02)  # first order in dt
-    assert abs(t[g.argmax()] - 5.0) <= 2 * DT
+def test_alpha_synapse_converges_to_the_alpha_function_at_first_order():
+    syn, errors = bs.AlphaSynapse(tau=5.0), []
+    for dt in (0.1, 0.05):
+        steps = round(60.0 / dt)
+        y = syn.on_events(syn.init_state(1), jnp.full(1, 2.0))
+        stepper = ExponentialEuler()
+
+        def body(y, _, dt=dt):
+            y, _ = stepper.step(syn, 0.0, dt, y, None, None)
+            return y, syn.value(y)[0]
+
+        g = np.asarray(jax.lax.scan(body, y, None, length=steps)[1])
+        t = (np.arange(steps) + 1) * dt
+        errors.append(np.max(np.abs(g - 2.0 * (t / 5.0) * np.exp(1 - t / 5.0))))
+        assert abs(t[g.argmax()] - 5.0) <= 2 * dt
+    assert errors[0] < 0.03
+    assert 1.7 < errors[0] / errors[1] < 2.3  # halving dt halves the error
 
 
 def test_outputs_give_current_and_conductance():

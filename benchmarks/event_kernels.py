@@ -1,0 +1,232 @@
+"""Native CPU event kernels vs a pure-JAX `nonzero` + gather + scatter-add reference.
+
+Prints one JSON line per (kernel, n_pre, n_post, fan-out, active spikes): microseconds per call
+inside a `jax.lax.scan` of `--steps` calls, median [min, max] of `--repeats` timed runs after one
+compile run. Each scan step builds a spike vector with exactly `active` ones (random rows, fixed
+per step), propagates it, and folds the result into a decaying accumulator
+(`acc = 0.9 * acc + y`), so `baseline_us` (the same body without propagation) is included in
+every figure and reported separately.
+
+    python benchmarks/event_kernels.py [--steps 1000] [--repeats 5] [--sizes 4000 40000]
+    python benchmarks/event_kernels.py --fused   # fused LIF network kernel, us per simulated step
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from brainsim.ops import _native
+from brainsim.ops.native import csr_event_matvec_native, ell_event_matvec_native
+from brainsim.ops.native_lif import lif_network_steps
+
+
+def reference_ell(targets, weights, spikes, n_post, buffer):
+    """Pure JAX: compact active rows with `nonzero(size=buffer)`, gather rows, scatter-add."""
+    rows = jnp.nonzero(spikes, size=buffer, fill_value=0)[0]
+    keep = jnp.arange(buffer) < jnp.count_nonzero(spikes)
+    contrib = jnp.where(keep[:, None], weights[rows] * spikes[rows, None], 0.0)
+    return jnp.zeros(n_post, weights.dtype).at[targets[rows]].add(contrib, mode="drop")
+
+
+def reference_csr(indptr, indices, weights, spikes, n_post, buffer, max_fan_out):
+    """Pure JAX CSR: as `reference_ell`, with rows padded to `max_fan_out` by masking."""
+    rows = jnp.nonzero(spikes, size=buffer, fill_value=0)[0]
+    keep = jnp.arange(buffer) < jnp.count_nonzero(spikes)
+    start, end = indptr[rows], indptr[rows + 1]
+    slot = start[:, None] + jnp.arange(max_fan_out)
+    valid = keep[:, None] & (slot < end[:, None])
+    safe = jnp.where(valid, slot, 0)
+    contrib = jnp.where(valid, weights[safe] * spikes[rows, None], 0.0)
+    post = jnp.where(valid, indices[safe], n_post)
+    return jnp.zeros(n_post, weights.dtype).at[post].add(contrib, mode="drop")
+
+
+def _variants(targets, weights, indptr, indices, flat_w, n, k, buffer):
+    """kernel name -> (native propagate, pure-JAX reference propagate), spikes -> y."""
+    return {
+        "ell": (
+            lambda s: ell_event_matvec_native(targets, weights, s, n),
+            lambda s: reference_ell(targets, weights, s, n, buffer),
+        ),
+        "csr": (
+            lambda s: csr_event_matvec_native(indptr, indices, flat_w, s, n),
+            lambda s: reference_csr(indptr, indices, flat_w, s, n, buffer, k),
+        ),
+    }
+
+
+def _time(fn, *args, repeats):
+    jax.block_until_ready(fn(*args))  # compile
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _scan(propagate, n_pre, n_post):
+    def run(active_rows):
+        def body(acc, rows):
+            spikes = jnp.zeros(n_pre, jnp.float32).at[rows].set(1.0)
+            return 0.9 * acc + propagate(spikes), None
+
+        acc, _ = jax.lax.scan(body, jnp.zeros(n_post, jnp.float32), active_rows)
+        return acc
+
+    return jax.jit(run)
+
+
+def bench_fused(n, in_degree, steps, per_call, repeats):
+    """COBA network (80 % E, 20 % I; Brian2 COBA parameters, w_e 6.5 nS, w_i 67 nS), fixed
+    out-degree `in_degree` (so mean in-degree is the same), CSR; one JSON line."""
+    rng = np.random.default_rng(0)
+    n_e = int(0.8 * n)
+    targets = rng.integers(0, n, (n, in_degree))
+    inhibitory = (np.arange(n) >= n_e)[:, None]
+    indices = (targets + n * inhibitory).astype(np.int32).ravel()
+    weights = np.where(inhibitory, 67.0, 6.5).repeat(in_degree, 1).astype(np.float32).ravel()
+    indptr = (np.arange(n + 1) * in_degree).astype(np.int32)
+    params = dict(
+        dt=0.1,
+        c_m=200.0,
+        g_leak=10.0,
+        e_leak=-60.0,
+        v_threshold=-50.0,
+        v_reset=-60.0,
+        t_ref=5.0,
+        tau_syn=(5.0, 10.0),
+        e_syn=(0.0, -80.0),
+    )
+    # Brian2 COBA initial state: v = El + (5 randn - 5) mV,
+    # ge = 10 (1.5 randn + 4) nS, gi = 10 (12 randn + 20) nS.
+    v0 = jnp.asarray(-60.0 + rng.normal(size=n) * 5.0 - 5.0, jnp.float32)
+    g0 = np.stack([10 * (rng.normal(size=n) * 1.5 + 4), 10 * (rng.normal(size=n) * 12 + 20)])
+    state = (v0, jnp.zeros(n, jnp.float32), jnp.asarray(np.maximum(g0, 0.0), jnp.float32))
+
+    @jax.jit
+    def run(state):
+        def chunk(carry, _):
+            v, ref, g = carry
+            v, ref, g, raster = lif_network_steps(
+                v, ref, g, indptr, indices, weights, n_steps=per_call, **params
+            )
+            return (v, ref, g), raster
+
+        return jax.lax.scan(chunk, state, None, length=steps // per_call)
+
+    times = _time(run, state, repeats=repeats)
+    _, rasters = run(state)
+    rate_hz = float(np.asarray(rasters).mean() / (params["dt"] * 1e-3))
+    print(
+        json.dumps(
+            {
+                "kernel": "fused_lif_coba",
+                "n": n,
+                "in_degree": in_degree,
+                "steps": steps,
+                "steps_per_call": per_call,
+                "us_per_step": round(statistics.median(times) / steps * 1e6, 2),
+                "us_per_step_range": [
+                    round(min(times) / steps * 1e6, 2),
+                    round(max(times) / steps * 1e6, 2),
+                ],
+                "rate_hz": round(rate_hz, 1),
+                "raster_recorded": True,
+                "dtype": "float32",
+            }
+        ),
+        flush=True,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 40000])
+    parser.add_argument("--fan-out", type=int, default=80)
+    parser.add_argument("--active", type=int, nargs="+", default=[8, 80])
+    parser.add_argument("--fused", action="store_true", help="benchmark the fused LIF kernel")
+    args = parser.parse_args()
+    if args.fused:
+        for n, degree in ((4000, 80), (40000, 80)):
+            for per_call in (1, 10):
+                bench_fused(
+                    n,
+                    degree,
+                    args.steps * 10 if n == 4000 else args.steps * 2,
+                    per_call,
+                    args.repeats,
+                )
+        return
+    if not _native.available():
+        print(json.dumps({"error": f"native kernels unavailable: {_native.unavailable_reason()}"}))
+        return
+    rng = np.random.default_rng(0)
+    k = args.fan_out
+    for n in args.sizes:
+        targets = rng.integers(0, n, (n, k)).astype(np.int32)
+        weights = rng.uniform(0.1, 1.0, (n, k)).astype(np.float32)
+        indptr = jnp.asarray(np.arange(n + 1) * k, jnp.int32)
+        targets, weights = jnp.asarray(targets), jnp.asarray(weights)
+        indices, flat_w = targets.ravel(), weights.ravel()
+        for active in args.active:
+            buffer = 64 if active <= 64 else 128  # nonzero(size=64), widened so nothing drops
+            active_rows = np.stack(
+                [rng.choice(n, active, replace=False) for _ in range(args.steps)]
+            ).astype(np.int32)
+            variants = _variants(targets, weights, indptr, indices, flat_w, n, k, buffer)
+            base = _time(
+                _scan(lambda s, n=n: jnp.zeros(n, jnp.float32) + s[0], n, n),
+                active_rows,
+                repeats=args.repeats,
+            )
+            for kernel, (native, reference) in variants.items():
+                run_native, run_reference = _scan(native, n, n), _scan(reference, n, n)
+                y_native = np.asarray(run_native(active_rows))
+                y_reference = np.asarray(run_reference(active_rows))
+                max_rel = float(
+                    np.max(np.abs(y_native - y_reference)) / np.max(np.abs(y_reference))
+                )
+                t_native = _time(run_native, active_rows, repeats=args.repeats)
+                t_reference = _time(run_reference, active_rows, repeats=args.repeats)
+                us = lambda ts: round(statistics.median(ts) / args.steps * 1e6, 2)
+                us_range = lambda ts: [
+                    round(min(ts) / args.steps * 1e6, 2),
+                    round(max(ts) / args.steps * 1e6, 2),
+                ]
+                print(
+                    json.dumps(
+                        {
+                            "kernel": kernel,
+                            "n_pre": n,
+                            "n_post": n,
+                            "fan_out": k,
+                            "active": active,
+                            "steps": args.steps,
+                            "native_us": us(t_native),
+                            "native_us_range": us_range(t_native),
+                            "reference_us": us(t_reference),
+                            "reference_us_range": us_range(t_reference),
+                            "baseline_us": us(base),
+                            "speedup": round(
+                                statistics.median(t_reference) / statistics.median(t_native), 1
+                            ),
+                            "reference": f"nonzero(size={buffer}) + gather + scatter-add",
+                            "max_rel_diff": max_rel,
+                            "dtype": "float32",
+                            "device": jax.devices()[0].device_kind,
+                        }
+                    ),
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+r"""Connectivity rules: small modules that describe a wiring and build it into a format.
+
+A rule knows neither population: `rule.build(n_pre, n_post, key=key)` returns a format from
+`brainsim.ops` (`CSR`, `ELL` or `Dense`). Building runs on the host in NumPy, vectorised and in
+O(synapses) time and memory, seeded from `key`: the same key gives identical arrays, and it is
+not traceable (the number of synapses depends on the draw). Weights are homogeneous, stored as
+one float32 scalar in the receiving synapse's unit (nS or pA); only `FromArrays` takes
+per-synapse weights.
+
+`allow_self_connections=False` removes the pairs $i \to i$, which is what it means when a
+projection goes from a population to itself; the rule cannot tell, so the caller decides.
+"""
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+
+from .._validation import require_in_range, require_nonnegative_int, require_positive_int
+from ..ops.formats import CSR, ELL, AbstractConnectivity, Dense
+from ._sampling import bernoulli_pairs, distinct_per_row, indptr_from_sorted_rows, sort_pairs_by_pre
+
+
+class AbstractConnectivityRule(eqx.Module):
+    """A wiring rule; `build` turns it into a connectivity format."""
+
+    @abc.abstractmethod
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> AbstractConnectivity:
+        """The connectivity from `n_pre` to `n_post` neurons, drawn with `key`.
+
+        **Arguments:**
+        - `n_pre`, `n_post`: population sizes (>= 1).
+        - `key`: a JAX PRNG key; the same key always gives identical arrays.
+
+        **Returns:** a format from `brainsim.ops` with `n_pre` rows and `n_post` columns.
+        """
+
+
+def _scalar_weight(weight) -> Float[Array, ""]:
+    """A homogeneous weight as a 0-d array; a Python number becomes float32."""
+    if isinstance(weight, int | float) and not isinstance(weight, bool):
+        return jnp.asarray(weight, jnp.float32)
+    return jnp.asarray(weight)
+
+
+def _require_scalar_weight(weight) -> None:
+    if jnp.ndim(weight) != 0:
+        raise ValueError(
+            f"`weight` must be a scalar (homogeneous weight); got shape {jnp.shape(weight)}. "
+            "Use `FromArrays` for per-synapse weights."
+        )
+
+
+def _require_max_active(max_active) -> None:
+    if max_active is not None:
+        require_positive_int("max_active", max_active)
+
+
+def _sizes(n_pre, n_post) -> tuple[int, int]:
+    return require_positive_int("n_pre", n_pre), require_positive_int("n_post", n_post)
+
+
+def _numpy_rng(key: PRNGKeyArray) -> np.random.Generator:
+    """A NumPy generator seeded by the key's bits (deterministic in `key`)."""
+    return np.random.default_rng(np.asarray(jr.key_data(key), np.uint32).ravel().tolist())
+
+
+def _degree_limit(k: int, population: int, excluded: bool, what: str) -> None:
+    """`k` distinct partners out of `population` neurons (one fewer without self connections)."""
+    limit = population - 1 if excluded else population
+    if k > limit:
+        extra = ", minus 1 without self connections" if excluded else ""
+        raise ValueError(
+            f"`k` must be <= {limit} (the {what} population size{extra}); got {k}."
+        )
+
+
+class FixedProbability(AbstractConnectivityRule):
+    r"""Each pair $(i, j)$ is connected independently with probability $p$; no duplicate pairs.
+
+    Out-degrees are Binomial($n_\mathrm{post}$, $p$): mean $n_\mathrm{post} p$, variance
+    $n_\mathrm{post} p (1 - p)$. Built from geometric gaps between connected pairs, so time and
+    memory are O(synapses), not O($n_\mathrm{pre} n_\mathrm{post}$).
+
+    **Fields:**
+    - `p`: connection probability, in [0, 1].
+    - `weight`: homogeneous weight, in the receiving synapse's unit (nS or pA).
+    - `allow_self_connections`: if `False`, no pair $i \to i$.
+    - `max_active`: active-row buffer of the built `CSR` (default: the format's choice).
+
+    **Returns** (`build`): `CSR`.
+
+    ```python
+    conn = FixedProbability(0.02, weight=6.0).build(4000, 4000, key=jax.random.key(0))
+    ```
+    """
+
+    p: float = eqx.field(converter=float)
+    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    allow_self_connections: bool = True
+    max_active: int | None = None
+
+    def __check_init__(self):
+        require_in_range("p", self.p, 0.0, 1.0)
+        _require_scalar_weight(self.weight)
+        _require_max_active(self.max_active)
+
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> CSR:
+        n_pre, n_post = _sizes(n_pre, n_post)
+        pre, post = bernoulli_pairs(_numpy_rng(key), n_pre, n_post, self.p)
+        if not self.allow_self_connections:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        return CSR(
+            indptr_from_sorted_rows(pre, n_pre), post.astype(np.int32), self.weight, n_post,
+            max_active=self.max_active,
+        )
+
+
+class FixedInDegree(AbstractConnectivityRule):
+    r"""Each postsynaptic neuron receives exactly $k$ synapses from $k$ distinct presynaptic
+    neurons chosen uniformly at random.
+
+    **Fields:**
+    - `k`: in-degree, an integer in [0, $n_\mathrm{pre}$] ([0, $n_\mathrm{pre} - 1$] without
+      self connections).
+    - `weight`: homogeneous weight, in the receiving synapse's unit (nS or pA).
+    - `allow_self_connections`: if `False`, no pair $i \to i$.
+    - `max_active`: active-row buffer of the built `CSR` (default: the format's choice).
+
+    **Returns** (`build`): `CSR` (rows = presynaptic neurons, as every format).
+    """
+
+    k: int
+    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    allow_self_connections: bool = True
+    max_active: int | None = None
+
+    def __check_init__(self):
+        require_nonnegative_int("k", self.k)
+        _require_scalar_weight(self.weight)
+        _require_max_active(self.max_active)
+
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> CSR:
+        n_pre, n_post = _sizes(n_pre, n_post)
+        _degree_limit(self.k, n_pre, not self.allow_self_connections, "presynaptic")
+        sources = distinct_per_row(
+            _numpy_rng(key), n_post, self.k, n_pre, exclude_diagonal=not self.allow_self_connections
+        )  # (n_post, k): presynaptic partners of each postsynaptic neuron
+        indptr, indices = sort_pairs_by_pre(sources, n_pre)
+        return CSR(indptr, indices, self.weight, n_post, max_active=self.max_active,
+                   max_row_length=int(np.diff(indptr).max(initial=0)))
+
+
+class FixedOutDegree(AbstractConnectivityRule):
+    r"""Each presynaptic neuron makes exactly $k$ synapses onto $k$ distinct postsynaptic
+    neurons chosen uniformly at random.
+
+    **Fields:**
+    - `k`: out-degree, an integer in [0, $n_\mathrm{post}$] ([0, $n_\mathrm{post} - 1$]
+      without self connections).
+    - `weight`: homogeneous weight, in the receiving synapse's unit (nS or pA).
+    - `allow_self_connections`: if `False`, no pair $i \to i$.
+    - `max_active`: active-row buffer of the built `ELL` (default: the format's choice).
+
+    **Returns** (`build`): `ELL` with `k` targets per row, sorted.
+    """
+
+    k: int
+    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    allow_self_connections: bool = True
+    max_active: int | None = None
+
+    def __check_init__(self):
+        require_nonnegative_int("k", self.k)
+        _require_scalar_weight(self.weight)
+        _require_max_active(self.max_active)
+
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> ELL:
+        n_pre, n_post = _sizes(n_pre, n_post)
+        _degree_limit(self.k, n_post, not self.allow_self_connections, "postsynaptic")
+        targets = distinct_per_row(
+            _numpy_rng(key), n_pre, self.k, n_post, exclude_diagonal=not self.allow_self_connections
+        )
+        return ELL(targets, self.weight, n_post, max_active=self.max_active)
+
+
+class OneToOne(AbstractConnectivityRule):
+    r"""Neuron $i$ projects to neuron $i$ only: $W = w I$. Needs $n_\mathrm{pre} = n_\mathrm{post}$.
+
+    **Fields:**
+    - `weight`: homogeneous weight, in the receiving synapse's unit (nS or pA).
+
+    **Returns** (`build`): `ELL` with one target per row.
+    """
+
+    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+
+    def __check_init__(self):
+        _require_scalar_weight(self.weight)
+
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> ELL:
+        n_pre, n_post = _sizes(n_pre, n_post)
+        if n_pre != n_post:
+            raise ValueError(
+                f"`OneToOne` needs `n_pre` == `n_post`; got n_pre={n_pre} and n_post={n_post}."
+            )
+        return ELL(np.arange(n_pre, dtype=np.int32)[:, None], self.weight, n_post)
+
+
+class AllToAll(AbstractConnectivityRule):
+    r"""Every presynaptic neuron projects to every postsynaptic neuron with the same weight.
+
+    **Fields:**
+    - `weight`: homogeneous weight, in the receiving synapse's unit (nS or pA).
+    - `allow_self_connections`: if `False`, the diagonal $i \to i$ is zero (not a synapse).
+
+    **Returns** (`build`): `Dense`, shape `(n_pre, n_post)`.
+    """
+
+    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    allow_self_connections: bool = True
+
+    def __check_init__(self):
+        _require_scalar_weight(self.weight)
+
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> Dense:
+        n_pre, n_post = _sizes(n_pre, n_post)
+        weights = jnp.full((n_pre, n_post), self.weight)
+        if not self.allow_self_connections:
+            weights = jnp.where(jnp.eye(n_pre, n_post, dtype=bool), 0.0, weights)
+        return Dense(weights)
+
+
+class FromArrays(AbstractConnectivityRule):
+    r"""Explicit synapse list: synapse $s$ goes from `pre[s]` to `post[s]` with weight
+    `weight` (or `weight[s]`). Duplicate pairs are kept (their weights add).
+
+    **Fields:**
+    - `pre`, `post`: integer arrays of equal length `(n_synapses,)`; checked against the
+      population sizes at `build`.
+    - `weight`: scalar (homogeneous) or shape `(n_synapses,)`, in the receiving synapse's unit.
+    - `max_active`: active-row buffer of the built `CSR` (default: the format's choice).
+
+    **Returns** (`build`): `CSR` (synapses reordered by `pre`, stable).
+    """
+
+    pre: Int[np.ndarray, " n_synapses"] = eqx.field(converter=np.asarray)
+    post: Int[np.ndarray, " n_synapses"] = eqx.field(converter=np.asarray)
+    weight: Float[Array, ""] | Float[Array, " n_synapses"] = eqx.field(converter=_scalar_weight)
+    max_active: int | None = None
+
+    def __check_init__(self):
+        for name, value in (("pre", self.pre), ("post", self.post)):
+            if value.ndim != 1 or not np.issubdtype(value.dtype, np.integer):
+                raise ValueError(
+                    f"`{name}` must be a 1-D integer array; got shape {value.shape} and dtype "
+                    f"{value.dtype}."
+                )
+        if self.post.shape != self.pre.shape:
+            raise ValueError(
+                f"`post` must have the same length as `pre` ({self.pre.shape[0]}); got "
+                f"{self.post.shape[0]}."
+            )
+        if self.weight.shape not in ((), self.pre.shape):
+            raise ValueError(
+                f"`weight` must be a scalar or have shape {self.pre.shape} like `pre`; got shape "
+                f"{self.weight.shape}."
+            )
+        _require_max_active(self.max_active)
+
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> CSR:
+        n_pre, n_post = _sizes(n_pre, n_post)
+        for name, value, size in (("pre", self.pre, n_pre), ("post", self.post, n_post)):
+            if value.size and (value.min() < 0 or value.max() >= size):
+                raise ValueError(
+                    f"`{name}` must be in [0, {size}) (the `n_{name}` population); got min "
+                    f"{value.min()} and max {value.max()}."
+                )
+        order = np.argsort(self.pre, kind="stable")
+        pre = self.pre[order]
+        weight = self.weight if self.weight.ndim == 0 else self.weight[jnp.asarray(order)]
+        return CSR(
+            indptr_from_sorted_rows(pre, n_pre), self.post[order].astype(np.int32), weight,
+            n_post, max_active=self.max_active,
+        )
+
+
+__all__ = [
+    "AbstractConnectivityRule",
+    "AllToAll",
+    "FixedInDegree",
+    "FixedOutDegree",
+    "FixedProbability",
+    "FromArrays",
+    "OneToOne",
+]

@@ -1,0 +1,183 @@
+"""Loader for brainsim's native CPU kernels (`jax.ffi`).
+
+The shared library `_event_kernels*.so` is compiled from `event_kernels.cc` by the package's
+build (`setup.py`) at install time. It is loaded lazily, the first time a kernel is requested:
+importing brainsim never touches it. Its FFI targets are registered once, for `platform="cpu"`.
+
+When the library is missing (no compiler at install time, `BRAINSIM_DISABLE_NATIVE=1`, a failed
+load), `available()` returns `False`, callers take the pure-JAX reference path, and exactly one
+`RuntimeWarning` says so:
+`brainsim: native CPU kernels unavailable (<reason>); using the pure-JAX reference path.`
+"""
+
+import ctypes
+import importlib.machinery
+import os
+import pathlib
+import threading
+import warnings
+
+import jax
+import numpy as np
+
+__all__ = [
+    "available",
+    "csr_event_matvec_call",
+    "ell_event_matvec_call",
+    "lif_network_steps_call",
+    "request",
+    "unavailable_reason",
+]
+
+_EVENT_KERNELS = "_event_kernels"
+_LIF_NETWORK_KERNEL = "_lif_network_kernel"
+_LIBRARIES = {
+    # library stem -> {FFI target name: exported handler symbol}
+    _EVENT_KERNELS: {
+        "brainsim_csr_event_matvec_f32": "BrainsimCsrEventMatvecF32",
+        "brainsim_csr_event_matvec_f64": "BrainsimCsrEventMatvecF64",
+        "brainsim_ell_event_matvec_f32": "BrainsimEllEventMatvecF32",
+        "brainsim_ell_event_matvec_f64": "BrainsimEllEventMatvecF64",
+    },
+    _LIF_NETWORK_KERNEL: {
+        "brainsim_lif_network_steps_f32": "BrainsimLifNetworkStepsF32",
+    },
+}
+
+_lock = threading.RLock()
+_states: dict[str, dict] = {}
+_registered: set[str] = set()  # FFI targets already registered in this process (never twice)
+_warned: list[bool] = [False]  # one warning per process, whichever kernel was requested first
+
+
+def _find_library(stem: str = _EVENT_KERNELS) -> pathlib.Path:
+    """Path of a compiled library next to this file; raises `OSError` if there is none."""
+    here = pathlib.Path(__file__).resolve().parent
+    for suffix in (*importlib.machinery.EXTENSION_SUFFIXES, ".so"):
+        candidate = here / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    raise OSError(f"no compiled `{stem}` library in {here} (built without a C++ compiler?)")
+
+
+def _load_library(stem: str = _EVENT_KERNELS) -> ctypes.CDLL:
+    """Load one shared library; raises `OSError` when it is missing or disabled."""
+    if os.environ.get("BRAINSIM_DISABLE_NATIVE", "") not in ("", "0"):
+        raise OSError("disabled by BRAINSIM_DISABLE_NATIVE")
+    return ctypes.cdll.LoadLibrary(str(_find_library(stem)))
+
+
+def _ensure_loaded(stem: str) -> dict:
+    with _lock:
+        state = _states.get(stem)
+        if state is not None:
+            return state
+        try:
+            library = _load_library(stem)
+            for target, symbol in _LIBRARIES[stem].items():
+                handler = getattr(library, symbol)
+                if target not in _registered:
+                    capsule = jax.ffi.pycapsule(handler)
+                    jax.ffi.register_ffi_target(target, capsule, platform="cpu")
+                    _registered.add(target)
+        except (OSError, AttributeError, RuntimeError, ValueError) as error:
+            state = {"ok": False, "reason": str(error) or type(error).__name__}
+        else:
+            state = {"ok": True, "reason": None}
+        _states[stem] = state
+        return state
+
+
+def _reset_for_tests() -> None:
+    """Forget the load attempts and the warning (tests only; FFI registrations are kept)."""
+    with _lock:
+        _states.clear()
+        _warned[0] = False
+
+
+def available(library: str = _EVENT_KERNELS) -> bool:
+    """Whether a native CPU library is loaded and registered. Loads it on first call; silent."""
+    return _ensure_loaded(library)["ok"]
+
+
+def unavailable_reason(library: str = _EVENT_KERNELS) -> str | None:
+    """Why a library is unavailable, or `None` when it is available."""
+    return _ensure_loaded(library)["reason"]
+
+
+def request(library: str = _EVENT_KERNELS) -> bool:
+    """Like `available()`, but warns once (per process) when the kernels are unavailable.
+
+    Call this where a kernel is about to be used, so the warning names the fallback actually taken.
+    """
+    state = _ensure_loaded(library)
+    if state["ok"]:
+        return True
+    with _lock:
+        if not _warned[0]:
+            _warned[0] = True
+            warnings.warn(
+                f"brainsim: native CPU kernels unavailable ({state['reason']}); "
+                "using the pure-JAX reference path.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return False
+
+
+def _suffix(dtype) -> str:
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        return "f32"
+    if dtype == np.float64:
+        return "f64"
+    raise TypeError(f"native kernels support float32 and float64; got {dtype}.")
+
+
+def csr_event_matvec_call(indptr, indices, weights, spikes, n_post: int):
+    """`y = spikes @ W` for CSR `W` by presynaptic neuron, through the native kernel.
+
+    Operands must already be `int32` (indptr, indices) and one float dtype (weights, spikes);
+    `weights` is 0-d (homogeneous) or `(nnz,)`. Returns shape `spikes.shape[:-1] + (n_post,)`.
+    """
+    target = f"brainsim_csr_event_matvec_{_suffix(spikes.dtype)}"
+    out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
+    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(
+        indptr, indices, weights, spikes
+    )
+
+
+def ell_event_matvec_call(targets, weights, spikes, n_post: int):
+    """`y = spikes @ W` for fixed out-degree (ELL) `W`, through the native kernel.
+
+    `targets` is `int32 (n_pre, k)` (a target equal to `n_post` is padding), `weights` 0-d or
+    `(n_pre, k)` of the spikes' float dtype. Returns shape `spikes.shape[:-1] + (n_post,)`.
+    """
+    target = f"brainsim_ell_event_matvec_{_suffix(spikes.dtype)}"
+    out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
+    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(targets, weights, spikes)
+
+
+def lif_network_steps_call(
+    v, refractory, g, indptr, indices, weights, decay, e_syn, n_steps: int, **params
+):
+    """Advance the fused LIF network kernel by `n_steps`; state buffers are aliased in -> out.
+
+    `params` are the float32 scalar attributes `dt, c_m, g_leak, e_leak, v_threshold, v_reset,
+    t_ref, i_bias`. Returns `(v, refractory, g, raster)` with `raster` bool `(n_steps, N)`.
+    """
+    n = v.shape[0]
+    outs = (
+        jax.ShapeDtypeStruct(v.shape, v.dtype),
+        jax.ShapeDtypeStruct(refractory.shape, refractory.dtype),
+        jax.ShapeDtypeStruct(g.shape, g.dtype),
+        jax.ShapeDtypeStruct((n_steps, n), np.bool_),
+    )
+    call = jax.ffi.ffi_call(
+        "brainsim_lif_network_steps_f32",
+        outs,
+        vmap_method="sequential",
+        input_output_aliases={0: 0, 1: 1, 2: 2},
+    )
+    attrs = {name: np.float32(value) for name, value in params.items()}
+    return call(v, refractory, g, indptr, indices, weights, decay, e_syn, **attrs)

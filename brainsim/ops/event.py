@@ -1,0 +1,250 @@
+r"""The event-driven operator: spikes through a connectivity format, in pure JAX.
+
+$$y_j = \sum_{i:\, s_i \ne 0} s_i\, w_{ij},$$
+
+i.e. `spikes @ W`, touching only the rows of presynaptic neurons with a nonzero entry. The sparse
+formats (`CSR`, `ELL`) compact the active rows into a static buffer of `max_active` rows, gather
+those rows and scatter-add them into the output: O(`max_active` x fan-out) work instead of
+O(synapses); steps with few spikes use a smaller buffer (`max_active // 4`, `// 16`, ...).
+When more than `max_active` rows are active the operator takes an exact path over all
+synapses (`lax.switch`), so no event is ever dropped; `active_count_exceeds_buffer` reports
+when that happens so a simulator can count such steps.
+
+Gradients (`jax.custom_vjp`) reach both the weights and the spikes (surrogate gradients of
+presynaptic neurons):
+$\partial L/\partial s_i = \sum_j w_{ij} g_j$ and $\partial L/\partial w_{ij} = s_i g_j$, summed
+over synapses for homogeneous (0-d) weights. The backward pass is O(synapses).
+
+Under `jax.vmap` over spike vectors the `lax.switch` index is batched, so every path runs (a
+select); batched callers that need speed should prefer a batched operator.
+"""
+
+import functools as ft
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jaxtyping import Array, Bool, Float, Int
+
+from .formats import CSR, ELL, AbstractConnectivity, Dense, _csr_rows
+
+_BLOCK = 64  # spikes per block in the active-row compaction
+
+
+@ft.singledispatch
+def event_matvec(
+    conn: AbstractConnectivity, spikes: Float[Array, " n_pre"]
+) -> Float[Array, " n_post"]:
+    r"""Propagate presynaptic spikes: $y_j = \sum_i s_i w_{ij}$, i.e. `spikes @ to_dense(conn)`.
+
+    O(active rows x fan-out) for `CSR` and `ELL` while at most `conn.max_active` entries of
+    `spikes` are nonzero, exact (all synapses) beyond that; a matrix product for `Dense`.
+    Differentiable in the weights and in `spikes` (reverse mode); works under `jit` and `vmap`.
+
+    **Arguments:**
+    - `conn`: a connectivity format (`Dense`, `CSR`, `ELL`).
+    - `spikes`: presynaptic values, shape `(n_pre,)`: 0/1 spikes, or any float (graded inputs,
+      surrogate spikes). Entries exactly 0 are skipped.
+
+    **Returns:** `y`, shape `(n_post,)`, in the weights' unit (nS or pA), with the dtype of
+    `weights` and `spikes` combined.
+    """
+    raise NotImplementedError(f"`event_matvec` has no rule for {type(conn).__name__}.")
+
+
+@ft.singledispatch
+def active_count_exceeds_buffer(
+    conn: AbstractConnectivity, spikes: Float[Array, " n_pre"]
+) -> Bool[Array, ""]:
+    """Whether `event_matvec(conn, spikes)` takes the exact slow path: more than
+    `conn.max_active` nonzero spikes. Always `False` for formats without a buffer (`Dense`).
+
+    **Returns:** a boolean scalar (batched under `vmap`).
+    """
+    raise NotImplementedError(
+        f"`active_count_exceeds_buffer` has no rule for {type(conn).__name__}."
+    )
+
+
+@active_count_exceeds_buffer.register(Dense)
+def _(conn: Dense, spikes):
+    return jnp.zeros((), bool)
+
+
+@active_count_exceeds_buffer.register(CSR)
+@active_count_exceeds_buffer.register(ELL)
+def _(conn, spikes):
+    return _n_active(spikes) > conn.max_active
+
+
+@event_matvec.register(Dense)
+def _(conn: Dense, spikes):
+    return spikes @ conn.weights
+
+
+@event_matvec.register(CSR)
+def _(conn: CSR, spikes):
+    dtype = jnp.result_type(conn.weights, spikes)
+    weights, spikes = conn.weights.astype(dtype), spikes.astype(dtype)
+    if conn.indices.shape[0] == 0:  # no synapses (static): nothing to gather from
+        return jnp.zeros(conn.n_post, dtype)
+    return _csr_matvec(
+        conn.indptr, conn.indices, weights, spikes, conn.n_post, conn.max_active,
+        conn.max_row_length,
+    )
+
+
+@event_matvec.register(ELL)
+def _(conn: ELL, spikes):
+    dtype = jnp.result_type(conn.weights, spikes)
+    weights, spikes = conn.weights.astype(dtype), spikes.astype(dtype)
+    return _ell_matvec(conn.targets, weights, spikes, conn.n_post, conn.max_active)
+
+
+# -- active-row compaction -----------------------------------------------------------------------
+
+
+def _n_active(spikes: Float[Array, " n"]) -> Int[Array, ""]:
+    return jnp.sum(spikes != 0, dtype=jnp.int32)
+
+
+def _buffer_sizes(max_active: int) -> tuple[int, ...]:
+    """Row-buffer sizes, ascending: `max_active`, `max_active // 4`, ... down to >= 8 rows."""
+    sizes = [max_active]
+    while sizes[-1] // 4 >= 8:
+        sizes.append(sizes[-1] // 4)
+    return tuple(reversed(sizes))
+
+
+def _smallest_fitting(spikes, max_active: int, sparse, exact, *operands):
+    """`sparse(*operands, size=s)` with the smallest buffer size `s` that holds every active
+    row, or `exact(*operands)` when more than `max_active` rows are active (`lax.switch`).
+
+    Gathering and scattering cost in proportion to the buffer, so a step with few spikes pays
+    for a small buffer, not for `max_active` rows.
+    """
+    sizes = _buffer_sizes(max_active)
+    branch = jnp.sum(_n_active(spikes) > jnp.asarray(sizes, jnp.int32))  # len(sizes): overflow
+    branches = [ft.partial(sparse, size=size) for size in sizes] + [exact]
+    return lax.switch(branch, branches, *operands)
+
+
+def _active_rows(spikes: Float[Array, " n"], size: int) -> tuple[Int[Array, " size"], Bool[Array, " size"]]:
+    """Indices of the first `size` nonzero entries of `spikes` (in order) and which are real.
+
+    Same result as `jnp.nonzero(spikes != 0, size=size)`, about 3x faster on CPU: the running
+    count is a small triangular matmul within blocks of 64 plus a cumsum over block totals, and
+    slot `b` is found by binary search for the first running count > b.
+    """
+    n = spikes.shape[0]
+    n_blocks = -(-n // _BLOCK)
+    mask = jnp.pad((spikes != 0).astype(jnp.float32), (0, n_blocks * _BLOCK - n))
+    upper = jnp.triu(jnp.ones((_BLOCK, _BLOCK), jnp.float32))
+    within = jnp.matmul(
+        mask.reshape(n_blocks, _BLOCK), upper, precision=lax.Precision.HIGHEST
+    ).astype(jnp.int32)  # inclusive count inside each block, exact (<= 64)
+    totals = within[:, -1]
+    before = jnp.cumsum(totals, dtype=jnp.int32) - totals
+    running = (within + before[:, None]).reshape(-1)
+    rows = jnp.searchsorted(running, jnp.arange(1, size + 1, dtype=jnp.int32), method="scan")
+    valid = rows < n
+    return jnp.minimum(rows, n - 1).astype(jnp.int32), valid
+
+
+# -- CSR -----------------------------------------------------------------------------------------
+
+
+def _csr_sparse(indptr, indices, weights, spikes, *, n_post, size, max_row_length):
+    """Gather the active rows into a `(size, max_row_length)` buffer, one scatter-add."""
+    rows, valid = _active_rows(spikes, size)
+    start = indptr[rows]
+    length = jnp.where(valid, indptr[rows + 1] - start, 0)
+    offset = jnp.arange(max_row_length, dtype=jnp.int32)
+    in_row = offset[None, :] < length[:, None]
+    slot = jnp.where(in_row, start[:, None] + offset[None, :], 0)
+    post = jnp.where(in_row, indices[slot], n_post)  # n_post: dropped by the scatter
+    row_spikes = spikes[rows][:, None]
+    contributions = row_spikes * (weights if weights.ndim == 0 else weights[slot])
+    return _scatter(post, jnp.broadcast_to(contributions, post.shape), n_post)
+
+
+def _csr_all(indptr, indices, weights, spikes, *, n_post):
+    """Exact path over every synapse (more active rows than the buffer holds)."""
+    pre = _csr_rows(indptr, indices.shape[0])
+    return _scatter(indices, spikes[pre] * weights, n_post)
+
+
+@ft.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
+def _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length):
+    sparse = ft.partial(_csr_sparse, n_post=n_post, max_row_length=max_row_length)
+    exact = ft.partial(_csr_all, n_post=n_post)
+    return _smallest_fitting(spikes, max_active, sparse, exact, indptr, indices, weights, spikes)
+
+
+def _csr_matvec_fwd(indptr, indices, weights, spikes, n_post, max_active, max_row_length):
+    out = _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length)
+    return out, (indptr, indices, weights, spikes)
+
+
+def _csr_matvec_bwd(n_post, max_active, max_row_length, residuals, g):
+    indptr, indices, weights, spikes = residuals
+    n_pre = spikes.shape[0]
+    pre = _csr_rows(indptr, indices.shape[0])
+    g_synapse = g[indices]  # cotangent seen by each synapse, (nnz,)
+    if weights.ndim == 0:  # homogeneous: never materialise a per-synapse weight
+        row_sum = jax.ops.segment_sum(g_synapse, pre, n_pre, indices_are_sorted=True)
+        return None, None, jnp.sum(spikes * row_sum), weights * row_sum
+    d_spikes = jax.ops.segment_sum(weights * g_synapse, pre, n_pre, indices_are_sorted=True)
+    return None, None, spikes[pre] * g_synapse, d_spikes
+
+
+_csr_matvec.defvjp(_csr_matvec_fwd, _csr_matvec_bwd)
+
+
+# -- ELL -----------------------------------------------------------------------------------------
+
+
+def _ell_sparse(targets, weights, spikes, *, n_post, size):
+    """Gather the active rows into a `(size, k)` buffer, one scatter-add."""
+    rows, valid = _active_rows(spikes, size)
+    post = jnp.where(valid[:, None], targets[rows], n_post)  # n_post: dropped by the scatter
+    contributions = spikes[rows][:, None] * (weights if weights.ndim == 0 else weights[rows])
+    return _scatter(post, jnp.broadcast_to(contributions, post.shape), n_post)
+
+
+def _ell_all(targets, weights, spikes, *, n_post):
+    """Exact path over every synapse (more active rows than the buffer holds)."""
+    contributions = jnp.broadcast_to(spikes[:, None] * weights, targets.shape)
+    return _scatter(targets, contributions, n_post)
+
+
+@ft.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _ell_matvec(targets, weights, spikes, n_post, max_active):
+    sparse = ft.partial(_ell_sparse, n_post=n_post)
+    exact = ft.partial(_ell_all, n_post=n_post)
+    return _smallest_fitting(spikes, max_active, sparse, exact, targets, weights, spikes)
+
+
+def _ell_matvec_fwd(targets, weights, spikes, n_post, max_active):
+    return _ell_matvec(targets, weights, spikes, n_post, max_active), (targets, weights, spikes)
+
+
+def _ell_matvec_bwd(n_post, max_active, residuals, g):
+    targets, weights, spikes = residuals
+    g_padded = jnp.concatenate([g, jnp.zeros(1, g.dtype)])  # padding target n_post sees 0
+    g_synapse = g_padded[targets]  # (n_pre, k)
+    if weights.ndim == 0:
+        row_sum = jnp.sum(g_synapse, axis=1)
+        return None, jnp.sum(spikes * row_sum), weights * row_sum
+    return None, spikes[:, None] * g_synapse, jnp.sum(weights * g_synapse, axis=1)
+
+
+_ell_matvec.defvjp(_ell_matvec_fwd, _ell_matvec_bwd)
+
+
+def _scatter(post: Int[Array, "..."], values: Float[Array, "..."], n_post: int) -> Float[Array, " n_post"]:
+    """`y[post] += values`, with indices outside `[0, n_post)` dropped."""
+    return jnp.zeros(n_post, values.dtype).at[post.ravel()].add(values.ravel(), mode="drop")
+
+
+__all__ = ["active_count_exceeds_buffer", "event_matvec"]
