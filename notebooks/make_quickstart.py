@@ -94,8 +94,10 @@ currents = jnp.linspace(150.0, 500.0, 8)
 plt.plot(currents, jax.vmap(spike_count)(currents), "o-"); plt.xlabel("current (pA)"); plt.ylabel("spikes in 100 ms");
 
 base = bs.Network(
-    [bs.Population("in", 20, bs.LIF(t_ref=0.0)), bs.Population("out", 5, bs.LIF(e_leak=-65.0))],
-    [bs.Projection("in", "out", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0))],
+    [bs.Population("in", 20, bs.LIF(t_ref=0.0)),
+     bs.Population("out", 5, bs.LIF(e_leak=-65.0, v_threshold=-30.0),
+                   initial_state=bs.LIFState(jnp.full(5, -65.0), jnp.zeros(5)))],
+    [bs.Projection("in", "out", bs.FixedProbability(0.5, weight=0.5), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0))],
     [bs.ConstantCurrent("in", 400.0)], key=jr.key(3))
 
 def mean_voltage(scale):
@@ -103,7 +105,9 @@ def mean_voltage(scale):
     net = eqx.tree_at(lambda n: n.projections[0].connectivity, base, conn)
     return jnp.mean(bs.simulate(net, 20.0, key=jr.key(0), monitors=["out.v"]).traces["out.v"])
 
-print("d<v>/d(scale) =", jax.grad(mean_voltage)(1.0), "mV")"""),
+eps = 1e-2
+print("d<v>/d(scale) =", jax.grad(mean_voltage)(1.0), "mV; finite difference:",
+      (mean_voltage(1 + eps) - mean_voltage(1 - eps)) / (2 * eps))"""),
 ]
 
 nb = nbf.v4.new_notebook()
