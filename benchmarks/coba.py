@@ -69,7 +69,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(json.dumps(run(args.model, args.n, args.duration, args.in_degree, args.repeats, args.seed)))
+    print(
+        json.dumps(run(args.model, args.n, args.duration, args.in_degree, args.repeats, args.seed))
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from .dynamics import (
     AbstractSynapse,
     SpikeTimes,
 )
-from .dynamics.synaptic_input import SynapticInput, no_input
+from .dynamics.synaptic_input import no_input
 from .graph import ProjectionGraph, SynapseGraph
 from .integrate import AbstractStepper, ExponentialEuler, as_stepper
 from .ops import AbstractConnectivity, active_count_exceeds_buffer, event_matvec, to_coo
@@ -177,7 +177,9 @@ class Network(eqx.Module):
         built = []
         for index, proj in enumerate(projections):
             if not isinstance(proj, Projection):
-                raise TypeError(f"`projections` must hold `Projection`s; got {type(proj).__name__}.")
+                raise TypeError(
+                    f"`projections` must hold `Projection`s; got {type(proj).__name__}."
+                )
             for role, name in (("pre", proj.pre), ("post", proj.post)):
                 if name not in sizes:
                     raise ValueError(
@@ -220,7 +222,9 @@ class Network(eqx.Module):
         for p in self.populations:
             if p.name == name:
                 return p
-        raise ValueError(f"unknown population `{name}`; known: {[p.name for p in self.populations]}.")
+        raise ValueError(
+            f"unknown population `{name}`; known: {[p.name for p in self.populations]}."
+        )
 
     @property
     def population_sizes(self) -> dict[str, int]:
@@ -282,7 +286,9 @@ class Network(eqx.Module):
         }
         return NetworkState(jnp.zeros((), jnp.int32), neurons, solvers, synapses, history)
 
-    def step(self, state: NetworkState, dt: float, key: PRNGKeyArray) -> tuple[NetworkState, StepRecord]:
+    def step(
+        self, state: NetworkState, dt: float, key: PRNGKeyArray
+    ) -> tuple[NetworkState, StepRecord]:
         """Advance by one step of `dt` (ms).
 
         Order within a step: (1) spikes emitted `delay` steps ago are delivered through each
@@ -312,7 +318,9 @@ class Network(eqx.Module):
             value = proj.synapse.value(synapses[proj.name])
             drives[proj.post] = proj.output.apply(drives[proj.post], value)
         for k, inp in self._event_inputs():
-            drives[inp.target] = inp.output.apply(drives[inp.target], inp.synapse.value(synapses[k]))
+            drives[inp.target] = inp.output.apply(
+                drives[inp.target], inp.synapse.value(synapses[k])
+            )
         for inp in self.inputs:
             if isinstance(inp, AbstractCurrentInput):
                 n = self.population(inp.target).n
@@ -321,7 +329,11 @@ class Network(eqx.Module):
         neurons, solvers, spikes, finite = {}, {}, {}, {}
         for pop in self.populations:
             y, solver_state = pop.solver.step(
-                pop.neuron, t, dt, state.neurons[pop.name], drives[pop.name],
+                pop.neuron,
+                t,
+                dt,
+                state.neurons[pop.name],
+                drives[pop.name],
                 state.solvers[pop.name],
             )
             fired = pop.neuron.spike(y)
@@ -332,7 +344,9 @@ class Network(eqx.Module):
 
         decay = ExponentialEuler()
         for proj in self.projections:
-            synapses[proj.name], _ = decay.step(proj.synapse, t, dt, synapses[proj.name], None, None)
+            synapses[proj.name], _ = decay.step(
+                proj.synapse, t, dt, synapses[proj.name], None, None
+            )
         for k, inp in self._event_inputs():
             synapses[k], _ = decay.step(inp.synapse, t, dt, synapses[k], None, None)
 
@@ -367,5 +381,3 @@ def _require_unique(kind: str, names: list[str]) -> None:
         if name in seen:
             raise ValueError(f"{kind} names must be unique; `{name}` appears twice.")
         seen.add(name)
-
-

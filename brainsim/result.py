@@ -59,9 +59,7 @@ class SimulationResult(eqx.Module):
         names = [p.name for p in network.populations]
         counts = {n: cat([c.counts[n] for c in chunks]) for n in names}
         traces = {m.name: cat([c.traces[m.name] for c in chunks]) for m in monitors}
-        overflow = {
-            p.name: sum(c.overflow[p.name] for c in chunks) for p in network.projections
-        }
+        overflow = {p.name: sum(c.overflow[p.name] for c in chunks) for p in network.projections}
         steps, indices, rasters = {}, {}, {}
         for name in spike_populations:
             if traced:

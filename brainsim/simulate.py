@@ -78,7 +78,7 @@ def simulate(
     monitors = tuple(_check_monitor(network, as_monitor(m)) for m in monitors)
     spike_populations = _check_record_spikes(network, record_spikes)
     key_init, key_run = jr.split(key)
-    state = network.init_state(key=key_init, dt=dt) if initial_state is None else initial_state
+    state = _init_state(network, key_init, dt) if initial_state is None else initial_state
     traced = any(isinstance(x, jax.core.Tracer) for x in jtu.tree_leaves((network, key, state)))
     chunk = _chunk_length(network, monitors, spike_populations, n_steps, chunk_steps, traced)
     if progress is None:
@@ -129,6 +129,12 @@ def _run_chunk(network, state, key, dt, length, monitors, spike_populations, dif
 
 
 _run_chunk_jit = eqx.filter_jit(_run_chunk)
+
+
+@eqx.filter_jit
+def _init_state(network: Network, key: PRNGKeyArray, dt: float) -> NetworkState:
+    """`network.init_state` as one compiled call (eagerly it dispatches dozens of small ops)."""
+    return network.init_state(key=key, dt=dt)
 
 
 def _sample(state: NetworkState, monitor: StateMonitor):
@@ -222,5 +228,3 @@ def _chunk_length(network, monitors, spike_populations, n_steps, chunk_steps, tr
         if n_steps % candidate == 0:
             return candidate
     return chunk
-
-

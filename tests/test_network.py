@@ -13,7 +13,9 @@ def _pop(name, n=3, **kwargs):
 
 
 def test_unknown_population_in_projection():
-    proj = bs.Projection("A", "B", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA())
+    proj = bs.Projection(
+        "A", "B", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA()
+    )
     with pytest.raises(ValueError, match="unknown post population `B`"):
         bs.Network([_pop("A")], [proj], key=jr.key(0))
 
@@ -24,38 +26,63 @@ def test_duplicate_names_rejected():
 
 
 def test_rule_without_key_rejected():
-    proj = bs.Projection("A", "A", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA())
+    proj = bs.Projection(
+        "A", "A", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA()
+    )
     with pytest.raises(ValueError, match="pass `key=`"):
         bs.Network([_pop("A")], [proj])
 
 
 def test_heterogeneous_parameter_shape_checked():
-    with pytest.raises(ValueError, match=r"`v_threshold` of population `A` must be a scalar or have shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"`v_threshold` of population `A` must be a scalar or have shape \(3,\)"
+    ):
         bs.Population("A", 3, bs.LIF(v_threshold=jnp.array([-50.0, -49.0])))
 
 
 def test_bad_delay_and_neuron_types():
     with pytest.raises(ValueError, match="`delay` must be an integer >= 1"):
-        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=0)
+        bs.Projection(
+            "A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=0
+        )
     with pytest.raises(TypeError, match="`neuron` of population `A`"):
         bs.Population("A", 3, bs.ExponentialSynapse())
     with pytest.raises(TypeError, match="`delay` must be an integer"):
-        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=1.5)
+        bs.Projection(
+            "A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=1.5
+        )
 
 
 @pytest.mark.parametrize("delay", [1, 2, 5])
 def test_spike_arrives_after_exactly_delay_steps(delay):
     # A drives B one-to-one; A fires once at a known step; B's synapse jumps `delay` steps later.
     spike_step = 3
-    source = bs.SpikeTimes("A", times=[spike_step * 0.1 + 0.05], indices=[0], weight=1e6,
-                           synapse=bs.ExponentialSynapse(tau=0.01), output=bs.CUBA())
+    source = bs.SpikeTimes(
+        "A",
+        times=[spike_step * 0.1 + 0.05],
+        indices=[0],
+        weight=1e6,
+        synapse=bs.ExponentialSynapse(tau=0.01),
+        output=bs.CUBA(),
+    )
     quiet = bs.LIF(v_threshold=1e9, v_reset=-60.0)
     net = bs.Network(
         [
             bs.Population("A", 1, bs.LIF(t_ref=0.0)),
-            bs.Population("B", 1, quiet, initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1))),
+            bs.Population(
+                "B", 1, quiet, initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1))
+            ),
         ],
-        [bs.Projection("A", "B", bs.OneToOne(weight=1000.0), bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay=delay)],
+        [
+            bs.Projection(
+                "A",
+                "B",
+                bs.OneToOne(weight=1000.0),
+                bs.ExponentialSynapse(tau=1e6),
+                bs.CUBA(),
+                delay=delay,
+            )
+        ],
         [source],
         key=jr.key(0),
     )

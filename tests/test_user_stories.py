@@ -28,16 +28,37 @@ def test_story_2_a_new_network_in_fifteen_lines():
             bs.Population("inh", 50, bs.LIF(e_leak=-65.0, t_ref=1.0)),
         ],
         projections=[
-            bs.Projection("exc", "inh", bs.FixedProbability(0.1, weight=2.0),
-                          bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0)),
-            bs.Projection("inh", "exc", bs.FixedInDegree(10, weight=-50.0),
-                          bs.AlphaSynapse(tau=8.0), bs.CUBA(), delay=3),
+            bs.Projection(
+                "exc",
+                "inh",
+                bs.FixedProbability(0.1, weight=2.0),
+                bs.ExponentialSynapse(tau=5.0),
+                bs.COBA(e_rev=0.0),
+            ),
+            bs.Projection(
+                "inh",
+                "exc",
+                bs.FixedInDegree(10, weight=-50.0),
+                bs.AlphaSynapse(tau=8.0),
+                bs.CUBA(),
+                delay=3,
+            ),
         ],
-        inputs=[bs.PoissonInput("exc", n_sources=100, rate=40.0, weight=3.0,
-                                synapse=bs.ExponentialSynapse(tau=5.0), output=bs.COBA(e_rev=0.0))],
+        inputs=[
+            bs.PoissonInput(
+                "exc",
+                n_sources=100,
+                rate=40.0,
+                weight=3.0,
+                synapse=bs.ExponentialSynapse(tau=5.0),
+                output=bs.COBA(e_rev=0.0),
+            )
+        ],
         key=k1,
     )
-    result = bs.simulate(net, 200.0, key=k2, monitors=[bs.StateMonitor("exc", "v", indices=range(5), every=10)])
+    result = bs.simulate(
+        net, 200.0, key=k2, monitors=[bs.StateMonitor("exc", "v", indices=range(5), every=10)]
+    )
     assert result.traces["exc.v"].shape == (200, 5)
     assert float(result.rates["exc"]) > 1.0 and float(result.rates["inh"]) > 1.0
     del k3
@@ -72,8 +93,10 @@ class QuadraticIF(bs.AbstractSpikingNeuron):
 def test_story_3_a_new_neuron_model_runs_under_every_solver():
     counts = {}
     for solver in (diffrax.Euler(), diffrax.Heun(), diffrax.Tsit5(), diffrax.Midpoint()):
-        net = bs.Network([bs.Population("q", 2, QuadraticIF(), solver=solver)],
-                         inputs=[bs.ConstantCurrent("q", 400.0)])
+        net = bs.Network(
+            [bs.Population("q", 2, QuadraticIF(), solver=solver)],
+            inputs=[bs.ConstantCurrent("q", 400.0)],
+        )
         result = bs.simulate(net, 100.0, 0.01, key=jr.key(0))
         counts[type(solver).__name__] = len(result.spikes["q"].times)
     assert min(counts.values()) > 2
@@ -82,8 +105,14 @@ def test_story_3_a_new_neuron_model_runs_under_every_solver():
 
 def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
     def rate_for(current):
-        net = bs.Network([bs.Population("P", 1, bs.LIF(), initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1)))],
-                         inputs=[bs.ConstantCurrent("P", current)])
+        net = bs.Network(
+            [
+                bs.Population(
+                    "P", 1, bs.LIF(), initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1))
+                )
+            ],
+            inputs=[bs.ConstantCurrent("P", current)],
+        )
         return bs.simulate(net, 100.0, 0.1, key=jr.key(0)).spike_counts["P"].sum()
 
     currents = jnp.linspace(150.0, 500.0, 8)
@@ -96,17 +125,32 @@ def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
         [
             bs.Population("in", 20, bs.LIF(t_ref=0.0)),
             # targets stay subthreshold, so the loss is smooth and finite differences are exact
-            bs.Population("out", 5, bs.LIF(e_leak=-65.0, v_threshold=-30.0),
-                          initial_state=bs.LIFState(jnp.full(5, -65.0), jnp.zeros(5))),
+            bs.Population(
+                "out",
+                5,
+                bs.LIF(e_leak=-65.0, v_threshold=-30.0),
+                initial_state=bs.LIFState(jnp.full(5, -65.0), jnp.zeros(5)),
+            ),
         ],
-        [bs.Projection("in", "out", bs.FixedProbability(0.5, weight=0.5), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0))],
+        [
+            bs.Projection(
+                "in",
+                "out",
+                bs.FixedProbability(0.5, weight=0.5),
+                bs.ExponentialSynapse(),
+                bs.COBA(e_rev=0.0),
+            )
+        ],
         [bs.ConstantCurrent("in", 400.0)],
         key=key,
     )
 
     def loss(scale):
-        net = eqx.tree_at(lambda n: n.projections[0].connectivity, base,
-                          bs.ops.scale_weights(base.projections[0].connectivity, scale))
+        net = eqx.tree_at(
+            lambda n: n.projections[0].connectivity,
+            base,
+            bs.ops.scale_weights(base.projections[0].connectivity, scale),
+        )
         result = bs.simulate(net, 20.0, 0.1, key=jr.key(0), monitors=["out.v"])
         return jnp.mean(result.traces["out.v"])
 
@@ -118,8 +162,11 @@ def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
 
     # surrogate spikes: the gradient of the output spike count flows through spike_fn
     def spike_loss(scale):
-        net = eqx.tree_at(lambda n: n.projections[0].connectivity, base,
-                          bs.ops.scale_weights(base.projections[0].connectivity, 4.0 * scale))
+        net = eqx.tree_at(
+            lambda n: n.projections[0].connectivity,
+            base,
+            bs.ops.scale_weights(base.projections[0].connectivity, 4.0 * scale),
+        )
         return bs.simulate(net, 20.0, 0.1, key=jr.key(0)).rasters["out"].sum()
 
     assert float(jax.jit(spike_loss)(1.0)) > 0 and float(jax.grad(spike_loss)(1.0)) > 0

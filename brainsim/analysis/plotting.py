@@ -15,7 +15,11 @@ def plot_raster(result, populations=None, *, ax=None, max_neurons: int = 500, ma
         shown = record.indices < max_neurons
         ax.plot(record.times[shown], record.indices[shown] + offset, ".", ms=markersize, label=name)
         offset += min(result.population_sizes[name], max_neurons)
-    ax.set(xlabel="time (ms)", ylabel="neuron", xlim=(result.start_time, result.start_time + result.duration))
+    ax.set(
+        xlabel="time (ms)",
+        ylabel="neuron",
+        xlim=(result.start_time, result.start_time + result.duration),
+    )
     ax.legend(loc="upper right", markerscale=8)
     return ax
 

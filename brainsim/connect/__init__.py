@@ -1,4 +1,4 @@
-"""Connectivity rules (`FixedProbability`, `FixedInDegree`, ...) that build formats from `brainsim.ops`."""
+"""Connectivity rules (`FixedProbability`, `FixedInDegree`, ...) building `brainsim.ops` formats."""
 
 from .builders import (
     AbstractConnectivityRule as AbstractConnectivityRule,

@@ -17,7 +17,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._validation import require_in_range, require_nonnegative_int, require_positive_int
 from ..ops.formats import CSR, ELL, AbstractConnectivity, Dense
@@ -39,8 +39,8 @@ class AbstractConnectivityRule(eqx.Module):
         """
 
 
-def _scalar_weight(weight) -> Float[Array, ""]:
-    """A homogeneous weight as a 0-d array; a Python number becomes float32."""
+def _as_weight(weight) -> Array:
+    """A weight as an array; a Python number becomes a float32 scalar."""
     if isinstance(weight, int | float) and not isinstance(weight, bool):
         return jnp.asarray(weight, jnp.float32)
     return jnp.asarray(weight)
@@ -73,9 +73,7 @@ def _degree_limit(k: int, population: int, excluded: bool, what: str) -> None:
     limit = population - 1 if excluded else population
     if k > limit:
         extra = ", minus 1 without self connections" if excluded else ""
-        raise ValueError(
-            f"`k` must be <= {limit} (the {what} population size{extra}); got {k}."
-        )
+        raise ValueError(f"`k` must be <= {limit} (the {what} population size{extra}); got {k}.")
 
 
 class FixedProbability(AbstractConnectivityRule):
@@ -99,7 +97,7 @@ class FixedProbability(AbstractConnectivityRule):
     """
 
     p: float = eqx.field(converter=float)
-    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    weight: Float[Array, ""] = eqx.field(converter=_as_weight)
     allow_self_connections: bool = True
     max_active: int | None = None
 
@@ -115,7 +113,10 @@ class FixedProbability(AbstractConnectivityRule):
             keep = pre != post
             pre, post = pre[keep], post[keep]
         return CSR(
-            indptr_from_sorted_rows(pre, n_pre), post.astype(np.int32), self.weight, n_post,
+            indptr_from_sorted_rows(pre, n_pre),
+            post.astype(np.int32),
+            self.weight,
+            n_post,
             max_active=self.max_active,
         )
 
@@ -135,7 +136,7 @@ class FixedInDegree(AbstractConnectivityRule):
     """
 
     k: int
-    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    weight: Float[Array, ""] = eqx.field(converter=_as_weight)
     allow_self_connections: bool = True
     max_active: int | None = None
 
@@ -151,8 +152,14 @@ class FixedInDegree(AbstractConnectivityRule):
             _numpy_rng(key), n_post, self.k, n_pre, exclude_diagonal=not self.allow_self_connections
         )  # (n_post, k): presynaptic partners of each postsynaptic neuron
         indptr, indices = sort_pairs_by_pre(sources, n_pre)
-        return CSR(indptr, indices, self.weight, n_post, max_active=self.max_active,
-                   max_row_length=int(np.diff(indptr).max(initial=0)))
+        return CSR(
+            indptr,
+            indices,
+            self.weight,
+            n_post,
+            max_active=self.max_active,
+            max_row_length=int(np.diff(indptr).max(initial=0)),
+        )
 
 
 class FixedOutDegree(AbstractConnectivityRule):
@@ -170,7 +177,7 @@ class FixedOutDegree(AbstractConnectivityRule):
     """
 
     k: int
-    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    weight: Float[Array, ""] = eqx.field(converter=_as_weight)
     allow_self_connections: bool = True
     max_active: int | None = None
 
@@ -197,7 +204,7 @@ class OneToOne(AbstractConnectivityRule):
     **Returns** (`build`): `ELL` with one target per row.
     """
 
-    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    weight: Float[Array, ""] = eqx.field(converter=_as_weight)
 
     def __check_init__(self):
         _require_scalar_weight(self.weight)
@@ -221,7 +228,7 @@ class AllToAll(AbstractConnectivityRule):
     **Returns** (`build`): `Dense`, shape `(n_pre, n_post)`.
     """
 
-    weight: Float[Array, ""] = eqx.field(converter=_scalar_weight)
+    weight: Float[Array, ""] = eqx.field(converter=_as_weight)
     allow_self_connections: bool = True
 
     def __check_init__(self):
@@ -250,7 +257,7 @@ class FromArrays(AbstractConnectivityRule):
 
     pre: Int[np.ndarray, " n_synapses"] = eqx.field(converter=np.asarray)
     post: Int[np.ndarray, " n_synapses"] = eqx.field(converter=np.asarray)
-    weight: Float[Array, ""] | Float[Array, " n_synapses"] = eqx.field(converter=_scalar_weight)
+    weight: Float[Array, ""] | Float[Array, " n_synapses"] = eqx.field(converter=_as_weight)
     max_active: int | None = None
 
     def __check_init__(self):
@@ -284,8 +291,11 @@ class FromArrays(AbstractConnectivityRule):
         pre = self.pre[order]
         weight = self.weight if self.weight.ndim == 0 else self.weight[jnp.asarray(order)]
         return CSR(
-            indptr_from_sorted_rows(pre, n_pre), self.post[order].astype(np.int32), weight,
-            n_post, max_active=self.max_active,
+            indptr_from_sorted_rows(pre, n_pre),
+            self.post[order].astype(np.int32),
+            weight,
+            n_post,
+            max_active=self.max_active,
         )
 
 

@@ -11,6 +11,9 @@ from .inputs import (
 from .neurons import (
     ALIF as ALIF,
     LIF as LIF,
+    AbstractLinearInState as AbstractLinearInState,
+    AbstractNeuron as AbstractNeuron,
+    AbstractSpikingNeuron as AbstractSpikingNeuron,
     AdEx as AdEx,
     AdExState as AdExState,
     ALIFState as ALIFState,
@@ -18,9 +21,6 @@ from .neurons import (
     HodgkinHuxleyState as HodgkinHuxleyState,
     Izhikevich as Izhikevich,
     IzhikevichState as IzhikevichState,
-    AbstractLinearInState as AbstractLinearInState,
-    AbstractNeuron as AbstractNeuron,
-    AbstractSpikingNeuron as AbstractSpikingNeuron,
     LIFState as LIFState,
 )
 from .surrogate import (

@@ -40,9 +40,7 @@ class AbstractEventInput(eqx.Module):
     output: eqx.AbstractVar[AbstractOutput]
 
     @abc.abstractmethod
-    def delivered(
-        self, t: TimeLike, dt: TimeLike, n: int, key: PRNGKeyArray
-    ) -> Float[Array, " n"]:
+    def delivered(self, t: TimeLike, dt: TimeLike, n: int, key: PRNGKeyArray) -> Float[Array, " n"]:
         """Summed weights arriving at each target neuron during `[t, t + dt)`."""
 
 

@@ -8,16 +8,22 @@ from ..dynamics.neurons.base import AbstractLinearInState
 from .base import AbstractStepper
 
 
-def _phi(a, dt):
-    r"""$(e^{a\,\Delta t} - 1)/a$, with its limit $\Delta t$ at $a = 0$ (no 0/0 in either pass)."""
-    small = jnp.abs(a * dt) < 1e-6
-    safe_a = jnp.where(small, 1.0, a)
-    return jnp.where(small, dt * (1.0 + 0.5 * a * dt), jnp.expm1(safe_a * dt) / safe_a)
-
-
 def exponential_euler_update(a, y, b, dt):
-    r"""$y\,e^{a\Delta t} + b\,(e^{a\Delta t} - 1)/a$ for one leaf, elementwise."""
-    return y * jnp.exp(a * dt) + b * _phi(a, dt)
+    r"""$y\,e^{a\Delta t} + b\,(e^{a\Delta t} - 1)/a$ for one leaf, elementwise.
+
+    One `exp` per element of `a` (a scalar `a` costs one, whatever the size of `y`). For
+    $|a\Delta t| < 10^{-2}$, $(e^{a\Delta t} - 1)/a$ is its Taylor series
+    $\Delta t\,(1 + x/2 + x^2/6 + x^3/24)$ with $x = a\Delta t$ (relative error < $10^{-9}$,
+    no cancellation, no 0/0 in either pass); elsewhere `exp(x) - 1` is accurate to $10^{-5}$
+    relative in float32. (`expm1` would be exact but is 2.4x slower than `exp` on CPU.)
+    """
+    x = a * dt
+    decay = jnp.exp(x)
+    small = jnp.abs(x) < 1e-2
+    safe_a = jnp.where(small, 1.0, a)
+    series = dt * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
+    phi = jnp.where(small, series, (decay - 1.0) / safe_a)
+    return y * decay + b * phi
 
 
 class ExponentialEuler(AbstractStepper):

@@ -22,7 +22,13 @@ from jaxtyping import PRNGKeyArray
 
 from .._validation import require_in_range, require_positive_int
 from ..connect import FixedInDegree, FixedProbability
-from ..dynamics import COBA as COBAOutput, CUBA as CUBAOutput, LIF, ConstantCurrent, ExponentialSynapse
+from ..dynamics import (
+    COBA as COBAOutput,
+    CUBA as CUBAOutput,
+    LIF,
+    ConstantCurrent,
+    ExponentialSynapse,
+)
 from ..network import Network, Population, Projection
 
 EXCITATORY_FRACTION = 0.8
@@ -34,9 +40,7 @@ def excitatory_inhibitory_projections(
     """E->E, E->I, I->E, I->I with fixed probability `p`, or a fixed in-degree split 80/20
     between E and I sources (`in_degree` total inputs per neuron, weights unchanged)."""
     if in_degree is None:
-        rules = {
-            src: FixedProbability(p, weight=weights[src]) for src in ("E", "I")
-        }
+        rules = {src: FixedProbability(p, weight=weights[src]) for src in ("E", "I")}
     else:
         k_exc = round(EXCITATORY_FRACTION * in_degree)
         rules = {
@@ -85,7 +89,10 @@ def COBA(
     n_exc, n_inh = _sizes(n, p, in_degree)
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-60.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
     projections = excitatory_inhibitory_projections(
-        n_exc, n_inh, p, in_degree,
+        n_exc,
+        n_inh,
+        p,
+        in_degree,
         weights={"E": w_exc, "I": w_inh},
         synapses={"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)},
         outputs={"E": COBAOutput(e_rev=0.0), "I": COBAOutput(e_rev=-80.0)},
@@ -120,7 +127,10 @@ def CUBA(
     n_exc, n_inh = _sizes(n, p, in_degree)
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-49.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
     projections = excitatory_inhibitory_projections(
-        n_exc, n_inh, p, in_degree,
+        n_exc,
+        n_inh,
+        p,
+        in_degree,
         weights={"E": w_exc, "I": w_inh},
         synapses={"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)},
         outputs={"E": CUBAOutput(), "I": CUBAOutput()},

@@ -33,7 +33,10 @@ def COBAHH(
     key_conn, key_init = jr.split(key)
     sizes = {"E": n_exc, "I": n_inh}
     projections = excitatory_inhibitory_projections(
-        n_exc, n_inh, p, in_degree,
+        n_exc,
+        n_inh,
+        p,
+        in_degree,
         weights={"E": w_exc, "I": w_inh},
         synapses={"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)},
         outputs={"E": COBAOutput(e_rev=0.0), "I": COBAOutput(e_rev=-80.0)},
@@ -44,8 +47,14 @@ def COBAHH(
         mean, std = mean_std[proj.pre]
         g = mean + std * jr.normal(jr.fold_in(key_init, index), (sizes[proj.post],))
         initialised.append(
-            Projection(proj.pre, proj.post, proj.connectivity, proj.synapse, proj.output,
-                       initial_state=ExponentialSynapseState(g=g))
+            Projection(
+                proj.pre,
+                proj.post,
+                proj.connectivity,
+                proj.synapse,
+                proj.output,
+                initial_state=ExponentialSynapseState(g=g),
+            )
         )
     hh = HodgkinHuxley()
     populations = [Population(name, size, hh) for name, size in sizes.items()]

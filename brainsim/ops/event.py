@@ -26,14 +26,20 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Bool, Float, Int
 
+from . import _native
 from .formats import CSR, ELL, AbstractConnectivity, Dense, _csr_rows
+
+KERNELS = ("auto", "reference", "native")
+"""`kernel=` choices of `event_matvec`: `"auto"` (the native CPU kernel where it is built and the
+platform is CPU, else the reference), `"reference"` (pure JAX, any backend: the ground truth),
+`"native"` (like `"auto"`, but an error if the native library is missing)."""
 
 _BLOCK = 64  # spikes per block in the active-row compaction
 
 
 @ft.singledispatch
 def event_matvec(
-    conn: AbstractConnectivity, spikes: Float[Array, " n_pre"]
+    conn: AbstractConnectivity, spikes: Float[Array, " n_pre"], *, kernel: str = "auto"
 ) -> Float[Array, " n_post"]:
     r"""Propagate presynaptic spikes: $y_j = \sum_i s_i w_{ij}$, i.e. `spikes @ to_dense(conn)`.
 
@@ -45,6 +51,9 @@ def event_matvec(
     - `conn`: a connectivity format (`Dense`, `CSR`, `ELL`).
     - `spikes`: presynaptic values, shape `(n_pre,)`: 0/1 spikes, or any float (graded inputs,
       surrogate spikes). Entries exactly 0 are skipped.
+    - `kernel`: `"auto"`, `"reference"` or `"native"` (see `KERNELS`). The native CPU kernel
+      (C++ through `jax.ffi`) scans the spike vector once and propagates active rows, with no
+      buffer; it gives the reference's result up to float summation order and shares its VJP.
 
     **Returns:** `y`, shape `(n_post,)`, in the weights' unit (nS or pA), with the dtype of
     `weights` and `spikes` combined.
@@ -78,27 +87,57 @@ def _(conn, spikes):
 
 
 @event_matvec.register(Dense)
-def _(conn: Dense, spikes):
+def _(conn: Dense, spikes, *, kernel: str = "auto"):
+    _use_native(kernel, spikes.dtype)  # validates `kernel`; a dense product has no native kernel
     return spikes @ conn.weights
 
 
 @event_matvec.register(CSR)
-def _(conn: CSR, spikes):
+def _(conn: CSR, spikes, *, kernel: str = "auto"):
     dtype = jnp.result_type(conn.weights, spikes)
     weights, spikes = conn.weights.astype(dtype), spikes.astype(dtype)
     if conn.indices.shape[0] == 0:  # no synapses (static): nothing to gather from
         return jnp.zeros(conn.n_post, dtype)
     return _csr_matvec(
-        conn.indptr, conn.indices, weights, spikes, conn.n_post, conn.max_active,
+        conn.indptr,
+        conn.indices,
+        weights,
+        spikes,
+        conn.n_post,
+        conn.max_active,
         conn.max_row_length,
+        _use_native(kernel, dtype),
     )
 
 
 @event_matvec.register(ELL)
-def _(conn: ELL, spikes):
+def _(conn: ELL, spikes, *, kernel: str = "auto"):
     dtype = jnp.result_type(conn.weights, spikes)
     weights, spikes = conn.weights.astype(dtype), spikes.astype(dtype)
-    return _ell_matvec(conn.targets, weights, spikes, conn.n_post, conn.max_active)
+    return _ell_matvec(
+        conn.targets, weights, spikes, conn.n_post, conn.max_active, _use_native(kernel, dtype)
+    )
+
+
+def _use_native(kernel: str, dtype) -> bool:
+    """Whether to emit the native CPU kernel (it is then used on CPU, the reference elsewhere)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"`kernel` must be one of {KERNELS}; got {kernel!r}.")
+    if kernel == "reference" or jnp.dtype(dtype) not in (jnp.float32, jnp.float64):
+        return False
+    if kernel == "native" and not _native.available():
+        raise RuntimeError(
+            f"`kernel='native'`: the native CPU kernels are unavailable "
+            f"({_native.unavailable_reason()}); reinstall brainsim with a C++ compiler."
+        )
+    return _native.request()
+
+
+def _on_cpu(native, reference, use_native: bool, *operands):
+    """`native(*operands)` when lowering for CPU (if `use_native`), else `reference(*operands)`."""
+    if not use_native:
+        return reference(*operands)
+    return lax.platform_dependent(*operands, cpu=native, default=reference)
 
 
 # -- active-row compaction -----------------------------------------------------------------------
@@ -129,7 +168,9 @@ def _smallest_fitting(spikes, max_active: int, sparse, exact, *operands):
     return lax.switch(branch, branches, *operands)
 
 
-def _active_rows(spikes: Float[Array, " n"], size: int) -> tuple[Int[Array, " size"], Bool[Array, " size"]]:
+def _active_rows(
+    spikes: Float[Array, " n"], size: int
+) -> tuple[Int[Array, " size"], Bool[Array, " size"]]:
     """Indices of the first `size` nonzero entries of `spikes` (in order) and which are real.
 
     Same result as `jnp.nonzero(spikes != 0, size=size)`, about 3x faster on CPU: the running
@@ -174,19 +215,21 @@ def _csr_all(indptr, indices, weights, spikes, *, n_post):
     return _scatter(indices, spikes[pre] * weights, n_post)
 
 
-@ft.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
-def _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length):
+@ft.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7))
+def _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, native):
     sparse = ft.partial(_csr_sparse, n_post=n_post, max_row_length=max_row_length)
     exact = ft.partial(_csr_all, n_post=n_post)
-    return _smallest_fitting(spikes, max_active, sparse, exact, indptr, indices, weights, spikes)
+    reference = lambda *ops: _smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
+    kernel = lambda *ops: _native.csr_event_matvec_call(*ops, n_post)  # noqa: E731
+    return _on_cpu(kernel, reference, native, indptr, indices, weights, spikes)
 
 
-def _csr_matvec_fwd(indptr, indices, weights, spikes, n_post, max_active, max_row_length):
-    out = _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length)
+def _csr_matvec_fwd(indptr, indices, weights, spikes, n_post, max_active, max_row_length, native):
+    out = _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, native)
     return out, (indptr, indices, weights, spikes)
 
 
-def _csr_matvec_bwd(n_post, max_active, max_row_length, residuals, g):
+def _csr_matvec_bwd(n_post, max_active, max_row_length, native, residuals, g):
     indptr, indices, weights, spikes = residuals
     n_pre = spikes.shape[0]
     pre = _csr_rows(indptr, indices.shape[0])
@@ -218,18 +261,21 @@ def _ell_all(targets, weights, spikes, *, n_post):
     return _scatter(targets, contributions, n_post)
 
 
-@ft.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
-def _ell_matvec(targets, weights, spikes, n_post, max_active):
+@ft.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _ell_matvec(targets, weights, spikes, n_post, max_active, native):
     sparse = ft.partial(_ell_sparse, n_post=n_post)
     exact = ft.partial(_ell_all, n_post=n_post)
-    return _smallest_fitting(spikes, max_active, sparse, exact, targets, weights, spikes)
+    reference = lambda *ops: _smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
+    kernel = lambda *ops: _native.ell_event_matvec_call(*ops, n_post)  # noqa: E731
+    return _on_cpu(kernel, reference, native, targets, weights, spikes)
 
 
-def _ell_matvec_fwd(targets, weights, spikes, n_post, max_active):
-    return _ell_matvec(targets, weights, spikes, n_post, max_active), (targets, weights, spikes)
+def _ell_matvec_fwd(targets, weights, spikes, n_post, max_active, native):
+    out = _ell_matvec(targets, weights, spikes, n_post, max_active, native)
+    return out, (targets, weights, spikes)
 
 
-def _ell_matvec_bwd(n_post, max_active, residuals, g):
+def _ell_matvec_bwd(n_post, max_active, native, residuals, g):
     targets, weights, spikes = residuals
     g_padded = jnp.concatenate([g, jnp.zeros(1, g.dtype)])  # padding target n_post sees 0
     g_synapse = g_padded[targets]  # (n_pre, k)
@@ -242,9 +288,11 @@ def _ell_matvec_bwd(n_post, max_active, residuals, g):
 _ell_matvec.defvjp(_ell_matvec_fwd, _ell_matvec_bwd)
 
 
-def _scatter(post: Int[Array, "..."], values: Float[Array, "..."], n_post: int) -> Float[Array, " n_post"]:
+def _scatter(
+    post: Int[Array, "..."], values: Float[Array, "..."], n_post: int
+) -> Float[Array, " n_post"]:
     """`y[post] += values`, with indices outside `[0, n_post)` dropped."""
     return jnp.zeros(n_post, values.dtype).at[post.ravel()].add(values.ravel(), mode="drop")
 
 
-__all__ = ["active_count_exceeds_buffer", "event_matvec"]
+__all__ = ["KERNELS", "active_count_exceeds_buffer", "event_matvec"]

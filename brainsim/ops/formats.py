@@ -1,7 +1,7 @@
-r"""Connectivity formats: which presynaptic neuron reaches which postsynaptic neuron, with what weight.
+r"""Connectivity formats: which presynaptic neuron reaches which postsynaptic one, how strongly.
 
-Every format stores the weight matrix $W \in \mathbb{R}^{n_\mathrm{pre} \times n_\mathrm{post}}$ with
-rows = presynaptic neurons, so a spike of neuron $i$ touches row $i$ only. Formats are pytrees
+Every format stores the weight matrix $W \in \mathbb{R}^{n_\mathrm{pre} \times n_\mathrm{post}}$
+with rows = presynaptic neurons, so a spike of neuron $i$ touches row $i$ only. Formats are pytrees
 (`eqx.Module`): the arrays are leaves, sizes are static. Operations on formats (`to_coo`,
 `to_dense`, `n_synapses`, `scale_weights`, and `event_matvec` in `brainsim/ops/event.py`) are
 `functools.singledispatch` functions registered per format, as lineax does for its operators, so a
@@ -92,9 +92,9 @@ class CSR(AbstractConnectivity):
 
     def __init__(
         self,
-        indptr: Int[ArrayLike, " n_ptr"],
-        indices: Int[ArrayLike, " nnz"],
-        weights: float | Float[ArrayLike, ""] | Float[ArrayLike, " nnz"],
+        indptr: ArrayLike,
+        indices: ArrayLike,
+        weights: ArrayLike,
         n_post: int,
         *,
         max_active: int | None = None,
@@ -172,8 +172,8 @@ class ELL(AbstractConnectivity):
 
     def __init__(
         self,
-        targets: Int[ArrayLike, "n_pre k"],
-        weights: float | Float[ArrayLike, ""] | Float[ArrayLike, "n_pre k"],
+        targets: ArrayLike,
+        weights: ArrayLike,
         n_post: int,
         *,
         max_active: int | None = None,
@@ -186,7 +186,9 @@ class ELL(AbstractConnectivity):
 
     def __check_init__(self):
         if self.targets.ndim != 2:
-            raise ValueError(f"`targets` must have shape (n_pre, k); got shape {self.targets.shape}.")
+            raise ValueError(
+                f"`targets` must have shape (n_pre, k); got shape {self.targets.shape}."
+            )
         if self.weights.shape not in ((), self.targets.shape):
             raise ValueError(
                 f"`weights` must have shape () or {self.targets.shape} to match `targets`; got "
@@ -219,8 +221,10 @@ def _as_index_array(name: str, value) -> Array:
     if not np.issubdtype(dtype, np.integer):
         raise TypeError(f"`{name}` must have an integer dtype; got {dtype}.")
     concrete = _concrete(value)
-    if concrete is not None and concrete.size and (
-        concrete.max() > _INT32_MAX or concrete.min() < -_INT32_MAX
+    if (
+        concrete is not None
+        and concrete.size
+        and (concrete.max() > _INT32_MAX or concrete.min() < -_INT32_MAX)
     ):
         raise ValueError(f"`{name}` must fit in int32; got max {concrete.max()}.")
     if concrete is not None:
@@ -370,7 +374,9 @@ def _(conn: ELL):
 
 
 @ft.singledispatch
-def scale_weights(conn: AbstractConnectivity, factor: float | Float[ArrayLike, ""]) -> AbstractConnectivity:
+def scale_weights(
+    conn: AbstractConnectivity, factor: float | Float[ArrayLike, ""]
+) -> AbstractConnectivity:
     r"""The same connectivity with weights $c\,W$; differentiable in `factor` (e.g. `jax.grad`
     with respect to a global weight scale).
 
@@ -403,4 +409,3 @@ __all__ = [
     "to_coo",
     "to_dense",
 ]
-

@@ -9,8 +9,9 @@ import brainsim as bs
 
 
 def test_poisson_input_mean_and_variance_match_binomial():
-    inp = bs.PoissonInput("P", n_sources=200, rate=50.0, weight=0.5,
-                          synapse=bs.ExponentialSynapse(), output=bs.CUBA())
+    inp = bs.PoissonInput(
+        "P", n_sources=200, rate=50.0, weight=0.5, synapse=bs.ExponentialSynapse(), output=bs.CUBA()
+    )
     delivered = np.asarray(inp.delivered(0.0, 0.1, 20000, jr.key(0)))
     p = 50.0 * 1e-3 * 0.1
     counts = delivered / 0.5
@@ -19,8 +20,14 @@ def test_poisson_input_mean_and_variance_match_binomial():
 
 
 def test_spike_times_delivers_in_the_right_step_only():
-    inp = bs.SpikeTimes("P", times=[0.25, 0.25, 1.0], indices=[1, 1, 2], weight=3.0,
-                        synapse=bs.ExponentialSynapse(), output=bs.CUBA())
+    inp = bs.SpikeTimes(
+        "P",
+        times=[0.25, 0.25, 1.0],
+        indices=[1, 1, 2],
+        weight=3.0,
+        synapse=bs.ExponentialSynapse(),
+        output=bs.CUBA(),
+    )
     at = {t: np.asarray(inp.delivered(t, 0.1, 4, jr.key(0))) for t in (0.1, 0.2, 0.3, 1.0)}
     np.testing.assert_allclose(at[0.2], [0, 6.0, 0, 0])
     np.testing.assert_allclose(at[0.1] + at[0.3], 0.0)
@@ -35,10 +42,54 @@ def test_current_function_of_time():
 @pytest.mark.parametrize(
     "make, error, message",
     [
-        (lambda: bs.PoissonInput("P", n_sources=-1, rate=1.0, weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "`n_sources`"),
-        (lambda: bs.PoissonInput("P", n_sources=5, rate=-1.0, weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "`rate` must be >= 0 Hz"),
-        (lambda: bs.SpikeTimes("P", times=[1.0, 2.0], indices=[0], weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "equal length"),
-        (lambda: bs.SpikeTimes("P", times=[-1.0], indices=[0], weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()), ValueError, "`times` must be >= 0 ms"),
+        (
+            lambda: bs.PoissonInput(
+                "P",
+                n_sources=-1,
+                rate=1.0,
+                weight=1.0,
+                synapse=bs.ExponentialSynapse(),
+                output=bs.CUBA(),
+            ),
+            ValueError,
+            "`n_sources`",
+        ),
+        (
+            lambda: bs.PoissonInput(
+                "P",
+                n_sources=5,
+                rate=-1.0,
+                weight=1.0,
+                synapse=bs.ExponentialSynapse(),
+                output=bs.CUBA(),
+            ),
+            ValueError,
+            "`rate` must be >= 0 Hz",
+        ),
+        (
+            lambda: bs.SpikeTimes(
+                "P",
+                times=[1.0, 2.0],
+                indices=[0],
+                weight=1.0,
+                synapse=bs.ExponentialSynapse(),
+                output=bs.CUBA(),
+            ),
+            ValueError,
+            "equal length",
+        ),
+        (
+            lambda: bs.SpikeTimes(
+                "P",
+                times=[-1.0],
+                indices=[0],
+                weight=1.0,
+                synapse=bs.ExponentialSynapse(),
+                output=bs.CUBA(),
+            ),
+            ValueError,
+            "`times` must be >= 0 ms",
+        ),
         (lambda: bs.ConstantCurrent("P", jnp.nan), ValueError, "`current` must be finite"),
     ],
 )

@@ -1,13 +1,12 @@
 """Neuron models."""
 
+from .adex import AdEx as AdEx, AdExState as AdExState
+from .alif import ALIF as ALIF, ALIFState as ALIFState
 from .base import (
     AbstractLinearInState as AbstractLinearInState,
     AbstractNeuron as AbstractNeuron,
     AbstractSpikingNeuron as AbstractSpikingNeuron,
 )
-from .lif import LIF as LIF, LIFState as LIFState
-
-from .adex import AdEx as AdEx, AdExState as AdExState
-from .alif import ALIF as ALIF, ALIFState as ALIFState
 from .hodgkin_huxley import HodgkinHuxley as HodgkinHuxley, HodgkinHuxleyState as HodgkinHuxleyState
 from .izhikevich import Izhikevich as Izhikevich, IzhikevichState as IzhikevichState
+from .lif import LIF as LIF, LIFState as LIFState

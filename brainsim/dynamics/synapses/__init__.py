@@ -1,5 +1,6 @@
 """Synapses (state per postsynaptic neuron) and synaptic outputs."""
 
+from .alpha import AlphaSynapse as AlphaSynapse, AlphaSynapseState as AlphaSynapseState
 from .base import (
     COBA as COBA,
     CUBA as CUBA,
@@ -10,7 +11,6 @@ from .dual_exponential import (
     DualExponentialSynapse as DualExponentialSynapse,
     DualExponentialSynapseState as DualExponentialSynapseState,
 )
-from .alpha import AlphaSynapse as AlphaSynapse, AlphaSynapseState as AlphaSynapseState
 from .exponential import (
     ExponentialSynapse as ExponentialSynapse,
     ExponentialSynapseState as ExponentialSynapseState,

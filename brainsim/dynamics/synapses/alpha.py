@@ -38,7 +38,7 @@ class AlphaSynapse(AbstractSynapse[AlphaSynapseState]):
         return AlphaSynapseState(g=jnp.zeros(n), x=jnp.zeros(n))
 
     def linear_coefficients(self, t: TimeLike, y, args=None):
-        rate = jnp.broadcast_to(-1.0 / jnp.asarray(self.tau), y.g.shape)
+        rate = jnp.broadcast_to(-1.0 / jnp.asarray(self.tau, y.g.dtype), y.g.shape)
         a = AlphaSynapseState(g=rate, x=rate)
         b = AlphaSynapseState(g=math.e * y.x / self.tau, x=jnp.zeros_like(y.x))
         return a, b

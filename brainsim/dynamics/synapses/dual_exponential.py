@@ -49,8 +49,10 @@ class DualExponentialSynapse(AbstractSynapse[DualExponentialSynapseState]):
 
     def linear_coefficients(self, t: TimeLike, y, args=None):
         a = DualExponentialSynapseState(
-            decay=jnp.broadcast_to(-1.0 / jnp.asarray(self.tau_decay), y.decay.shape),
-            rise=jnp.broadcast_to(-1.0 / jnp.asarray(self.tau_rise), y.rise.shape),
+            decay=jnp.broadcast_to(
+                -1.0 / jnp.asarray(self.tau_decay, y.decay.dtype), y.decay.shape
+            ),
+            rise=jnp.broadcast_to(-1.0 / jnp.asarray(self.tau_rise, y.rise.dtype), y.rise.shape),
         )
         zero = jnp.zeros_like(y.decay)
         return a, DualExponentialSynapseState(decay=zero, rise=zero)

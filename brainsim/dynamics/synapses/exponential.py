@@ -31,7 +31,9 @@ class ExponentialSynapse(AbstractSynapse[ExponentialSynapseState]):
         return ExponentialSynapseState(g=jnp.zeros(n))
 
     def linear_coefficients(self, t: TimeLike, y, args=None):
-        a = ExponentialSynapseState(g=jnp.broadcast_to(-1.0 / jnp.asarray(self.tau), y.g.shape))
+        a = ExponentialSynapseState(
+            g=jnp.broadcast_to(-1.0 / jnp.asarray(self.tau, y.g.dtype), y.g.shape)
+        )
         return a, ExponentialSynapseState(g=jnp.zeros_like(y.g))
 
     def on_events(self, y, delivered):

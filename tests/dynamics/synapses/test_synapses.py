@@ -48,7 +48,7 @@ def test_alpha_synapse_converges_to_the_alpha_function_at_first_order():
         y = syn.on_events(syn.init_state(1), jnp.full(1, 2.0))
         stepper = ExponentialEuler()
 
-        def body(y, _, dt=dt):
+        def body(y, _, dt=dt, stepper=stepper):
             y, _ = stepper.step(syn, 0.0, dt, y, None, None)
             return y, syn.value(y)[0]
 
@@ -74,7 +74,10 @@ def test_outputs_give_current_and_conductance():
     [
         (lambda: bs.ExponentialSynapse(tau=0.0), "`tau` must be > 0 ms"),
         (lambda: bs.AlphaSynapse(tau=-1.0), "`tau` must be > 0 ms"),
-        (lambda: bs.DualExponentialSynapse(tau_rise=5.0, tau_decay=2.0), "`tau_rise` must be < `tau_decay`"),
+        (
+            lambda: bs.DualExponentialSynapse(tau_rise=5.0, tau_decay=2.0),
+            "`tau_rise` must be < `tau_decay`",
+        ),
     ],
 )
 def test_bad_time_constants(make, message):
