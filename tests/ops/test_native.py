@@ -1,4 +1,5 @@
-"""Native CPU event kernels (`brainsim/ops/native.py`) against a dense NumPy reference."""
+"""The native CPU kernels behind `event_matvec` (`brainsim/ops/_native/`) against a dense NumPy
+reference, through the public operator with `kernel="auto"` (native where built, else reference)."""
 
 import warnings
 
@@ -8,14 +9,24 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
+import brainsim as bs
 from brainsim.ops import _native
-from brainsim.ops.native import csr_event_matvec_native, ell_event_matvec_native
 
 N_PRE, N_POST = 67, 41  # 67 rows: several 64-byte spike blocks plus a remainder
 
 needs_native = pytest.mark.skipif(
     not _native.available(), reason=f"native kernels unavailable: {_native.unavailable_reason()}"
 )
+
+
+def csr_event_matvec_native(indptr, indices, weights, spikes, n_post):
+    longest = int(np.diff(indptr).max(initial=0))
+    conn = bs.CSR(indptr, indices, jnp.asarray(weights), n_post, max_row_length=longest)
+    return bs.event_matvec(conn, jnp.asarray(spikes))
+
+
+def ell_event_matvec_native(targets, weights, spikes, n_post):
+    return bs.event_matvec(bs.ELL(targets, jnp.asarray(weights), n_post), jnp.asarray(spikes))
 
 
 def _random_csr(rng, n_pre=N_PRE, n_post=N_POST):
