@@ -9,7 +9,11 @@ import importlib.metadata
 from . import analysis as analysis, hardware as hardware, models as models
 from .connect import (
     AbstractConnectivityRule as AbstractConnectivityRule,
+    AbstractDelayRule as AbstractDelayRule,
     AllToAll as AllToAll,
+    ConstantDelay as ConstantDelay,
+    DistanceDelay as DistanceDelay,
+    UniformDelay as UniformDelay,
     FixedInDegree as FixedInDegree,
     FixedOutDegree as FixedOutDegree,
     FixedProbability as FixedProbability,

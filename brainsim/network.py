@@ -22,7 +22,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from ._custom_types import Spikes
 from ._validation import require_positive_int
-from .connect import AbstractConnectivityRule
+from .connect import AbstractConnectivityRule, AbstractDelayRule
 from .dynamics import (
     AbstractCurrentInput,
     AbstractEventInput,
@@ -35,7 +35,14 @@ from .dynamics import (
 from .dynamics.synaptic_input import no_input
 from .graph import ProjectionGraph, SynapseGraph
 from .integrate import AbstractStepper, ExponentialEuler, as_stepper
-from .ops import AbstractConnectivity, active_count_exceeds_buffer, event_matvec, to_coo
+from .ops import (
+    AbstractConnectivity,
+    active_count_exceeds_buffer,
+    event_matvec,
+    event_scatter_delayed,
+    to_coo,
+)
+from .ops.delayed import synapse_endpoints
 
 
 class Population(eqx.Module):
@@ -91,7 +98,12 @@ class Projection(eqx.Module):
       outputs, pA for `CUBA`.
     - `synapse`: the synapse model (state per postsynaptic neuron).
     - `output`: `COBA(e_rev)` or `CUBA()`.
-    - `delay`: transmission delay in time steps, >= 1 (1 = a spike at step t acts at t + 1).
+    - `delay`: transmission delay in time steps, >= 1 (1 = a spike at step t acts at t + 1): an
+      int for all synapses, or per synapse a delay rule (`ConstantDelay`, `UniformDelay`,
+      `DistanceDelay`, drawn by the `Network`) or an int array shaped like the format's synapses.
+      Per-synapse delays wait in a ring buffer of `max_delay` rows per postsynaptic neuron.
+    - `max_delay`: ring-buffer length for per-synapse delays, steps; default the longest delay
+      drawn. Longer delays are rejected.
     - `name`: unique name; default `"pre->post"`.
     - `initial_state`: the synapse state at t = 0, or `None` for the synapse at rest.
     """
@@ -102,11 +114,22 @@ class Projection(eqx.Module):
     synapse: AbstractSynapse
     output: AbstractOutput
     delay: int = eqx.field(static=True)
+    synapse_delays: Any
     name: str = eqx.field(static=True)
     initial_state: Any
 
     def __init__(
-        self, pre, post, connectivity, synapse, output, *, delay=1, name=None, initial_state=None
+        self,
+        pre,
+        post,
+        connectivity,
+        synapse,
+        output,
+        *,
+        delay=1,
+        max_delay=None,
+        name=None,
+        initial_state=None,
     ):
         self.pre, self.post = pre, post
         if not isinstance(connectivity, AbstractConnectivity | AbstractConnectivityRule):
@@ -119,7 +142,12 @@ class Projection(eqx.Module):
         if not isinstance(output, AbstractOutput):
             raise TypeError(f"`output` must be `bs.COBA(...)` or `bs.CUBA()`; got {output!r}.")
         self.connectivity, self.synapse, self.output = connectivity, synapse, output
-        self.delay = require_positive_int("delay", delay)
+        if isinstance(delay, AbstractDelayRule) or eqx.is_array(delay) or isinstance(delay, np.ndarray):
+            self.synapse_delays = delay if isinstance(delay, AbstractDelayRule) else jnp.asarray(delay)
+            self.delay = 0 if max_delay is None else require_positive_int("max_delay", max_delay)
+        else:
+            self.synapse_delays = None
+            self.delay = require_positive_int("delay", delay)
         self.name = f"{pre}->{post}" if name is None else name
         self.initial_state = initial_state
 
@@ -129,7 +157,9 @@ class NetworkState(eqx.Module):
 
     **Fields:** `step` (int32 scalar, steps taken); `neurons`, `solvers` (per population);
     `synapses` (per projection name, and `"input:<k>"` for event inputs); `history` (per
-    population with outgoing projections: the last `max delay` spike vectors, a ring buffer).
+    population with outgoing projections: the last `max delay` spike vectors, a ring buffer);
+    `pending` (per projection with per-synapse delays: contributions waiting to arrive, a ring
+    buffer of shape `(max_delay, n_post)`).
     """
 
     step: Int[Array, ""]
@@ -137,6 +167,7 @@ class NetworkState(eqx.Module):
     solvers: dict[str, Any]
     synapses: dict[str, Any]
     history: dict[str, Float[Array, "delay n"]]
+    pending: dict[str, Float[Array, "delay n_post"]]
 
 
 class StepRecord(eqx.Module):
@@ -177,9 +208,7 @@ class Network(eqx.Module):
         built = []
         for index, proj in enumerate(projections):
             if not isinstance(proj, Projection):
-                raise TypeError(
-                    f"`projections` must hold `Projection`s; got {type(proj).__name__}."
-                )
+                raise TypeError(f"`projections` must hold `Projection`s; got {type(proj).__name__}.")
             for role, name in (("pre", proj.pre), ("post", proj.post)):
                 if name not in sizes:
                     raise ValueError(
@@ -199,7 +228,10 @@ class Network(eqx.Module):
                     f"projection `{proj.name}`: connectivity is {conn.n_pre} x {conn.n_post} but "
                     f"the populations have {sizes[proj.pre]} and {sizes[proj.post]} neurons."
                 )
-            built.append(eqx.tree_at(lambda p: p.connectivity, proj, conn))
+            proj = eqx.tree_at(lambda p: p.connectivity, proj, conn)
+            if proj.synapse_delays is not None:
+                proj = _with_drawn_delays(proj, key, index)
+            built.append(proj)
         for inp in inputs:
             if not isinstance(inp, AbstractCurrentInput | AbstractEventInput):
                 raise TypeError(f"`inputs` must hold brainsim inputs; got {type(inp).__name__}.")
@@ -222,19 +254,19 @@ class Network(eqx.Module):
         for p in self.populations:
             if p.name == name:
                 return p
-        raise ValueError(
-            f"unknown population `{name}`; known: {[p.name for p in self.populations]}."
-        )
+        raise ValueError(f"unknown population `{name}`; known: {[p.name for p in self.populations]}.")
 
     @property
     def population_sizes(self) -> dict[str, int]:
         return {p.name: p.n for p in self.populations}
 
     def history_lengths(self) -> dict[str, int]:
-        """Ring-buffer length per population: the longest delay of its outgoing projections."""
+        """Spike-history length per population: the longest homogeneous delay of its outgoing
+        projections (per-synapse delays are buffered on the postsynaptic side instead)."""
         lengths: dict[str, int] = {}
         for proj in self.projections:
-            lengths[proj.pre] = max(lengths.get(proj.pre, 0), proj.delay)
+            if proj.synapse_delays is None:
+                lengths[proj.pre] = max(lengths.get(proj.pre, 0), proj.delay)
         return lengths
 
     def synapse_graph(self) -> SynapseGraph:
@@ -243,6 +275,12 @@ class Network(eqx.Module):
         graphs = []
         for proj in self.projections:
             pre, post, weight = to_coo(proj.connectivity)
+            if proj.synapse_delays is None:
+                delay = np.full(np.shape(pre), proj.delay, np.int64)
+            else:
+                delay = np.asarray(proj.synapse_delays).ravel()
+                _, stored_post = synapse_endpoints(proj.connectivity)
+                delay = delay[np.asarray(stored_post).ravel() < proj.connectivity.n_post]
             graphs.append(
                 ProjectionGraph(
                     name=proj.name,
@@ -251,7 +289,7 @@ class Network(eqx.Module):
                     pre=np.asarray(pre, np.int64),
                     post=np.asarray(post, np.int64),
                     weight=np.asarray(weight),
-                    delay=np.full(np.shape(pre), proj.delay, np.int64),
+                    delay=delay.astype(np.int64),
                 )
             )
         return SynapseGraph(
@@ -284,11 +322,14 @@ class Network(eqx.Module):
             name: jnp.zeros((length, sizes[name]), jnp.float32)
             for name, length in self.history_lengths().items()
         }
-        return NetworkState(jnp.zeros((), jnp.int32), neurons, solvers, synapses, history)
+        pending = {
+            p.name: jnp.zeros((p.delay, p.connectivity.n_post), jnp.float32)
+            for p in self.projections
+            if p.synapse_delays is not None
+        }
+        return NetworkState(jnp.zeros((), jnp.int32), neurons, solvers, synapses, history, pending)
 
-    def step(
-        self, state: NetworkState, dt: float, key: PRNGKeyArray
-    ) -> tuple[NetworkState, StepRecord]:
+    def step(self, state: NetworkState, dt: float, key: PRNGKeyArray) -> tuple[NetworkState, StepRecord]:
         """Advance by one step of `dt` (ms).
 
         Order within a step: (1) spikes emitted `delay` steps ago are delivered through each
@@ -300,13 +341,18 @@ class Network(eqx.Module):
         """
         t = state.step * dt
         step_key = jr.fold_in(key, state.step)
-        synapses = dict(state.synapses)
+        synapses, pending = dict(state.synapses), dict(state.pending)
         overflow = {}
         for proj in self.projections:
-            length = state.history[proj.pre].shape[0]
-            arrived = state.history[proj.pre][(state.step - proj.delay) % length]
-            delivered = event_matvec(proj.connectivity, arrived)
-            overflow[proj.name] = active_count_exceeds_buffer(proj.connectivity, arrived)
+            if proj.synapse_delays is None:
+                length = state.history[proj.pre].shape[0]
+                arrived = state.history[proj.pre][(state.step - proj.delay) % length]
+                delivered = event_matvec(proj.connectivity, arrived)
+                overflow[proj.name] = active_count_exceeds_buffer(proj.connectivity, arrived)
+            else:
+                slot = state.step % proj.delay
+                delivered = pending[proj.name][slot]
+                pending[proj.name] = pending[proj.name].at[slot].set(0.0)
             synapses[proj.name] = proj.synapse.on_events(synapses[proj.name], delivered)
         for k, inp in self._event_inputs():
             n = self.population(inp.target).n
@@ -318,9 +364,7 @@ class Network(eqx.Module):
             value = proj.synapse.value(synapses[proj.name])
             drives[proj.post] = proj.output.apply(drives[proj.post], value)
         for k, inp in self._event_inputs():
-            drives[inp.target] = inp.output.apply(
-                drives[inp.target], inp.synapse.value(synapses[k])
-            )
+            drives[inp.target] = inp.output.apply(drives[inp.target], inp.synapse.value(synapses[k]))
         for inp in self.inputs:
             if isinstance(inp, AbstractCurrentInput):
                 n = self.population(inp.target).n
@@ -344,9 +388,7 @@ class Network(eqx.Module):
 
         decay = ExponentialEuler()
         for proj in self.projections:
-            synapses[proj.name], _ = decay.step(
-                proj.synapse, t, dt, synapses[proj.name], None, None
-            )
+            synapses[proj.name], _ = decay.step(proj.synapse, t, dt, synapses[proj.name], None, None)
         for k, inp in self._event_inputs():
             synapses[k], _ = decay.step(inp.synapse, t, dt, synapses[k], None, None)
 
@@ -354,15 +396,59 @@ class Network(eqx.Module):
             name: buffer.at[state.step % buffer.shape[0]].set(spikes[name].astype(buffer.dtype))
             for name, buffer in state.history.items()
         }
-        new_state = NetworkState(state.step + 1, neurons, solvers, synapses, history)
+        for proj in self.projections:
+            if proj.synapse_delays is not None:
+                emitted = spikes[proj.pre]
+                overflow[proj.name] = active_count_exceeds_buffer(proj.connectivity, emitted)
+                pending[proj.name] = event_scatter_delayed(
+                    proj.connectivity, emitted, proj.synapse_delays, pending[proj.name], state.step
+                )
+        new_state = NetworkState(state.step + 1, neurons, solvers, synapses, history, pending)
         return new_state, StepRecord(spikes, overflow, finite)
 
     def _event_inputs(self) -> list[tuple[str, Any]]:
         return [
-            (f"input:{i}", inp)
-            for i, inp in enumerate(self.inputs)
-            if isinstance(inp, AbstractEventInput)
+            (f"input:{i}", inp) for i, inp in enumerate(self.inputs) if isinstance(inp, AbstractEventInput)
         ]
+
+
+def _with_drawn_delays(proj: Projection, key, index: int) -> Projection:
+    """Draw a delay rule (or check a given array) against the built connectivity, and set the
+    ring-buffer length; delays outside [1, max_delay] are rejected."""
+    conn, delays = proj.connectivity, proj.synapse_delays
+    if isinstance(delays, AbstractDelayRule):
+        if key is None:
+            raise ValueError(
+                f"projection `{proj.name}` has a delay rule; pass `key=` to `Network` so it can be drawn."
+            )
+        delays = delays.draw(conn, key=jr.fold_in(jr.fold_in(key, index), 1))
+    stored_pre, stored_post = synapse_endpoints(conn)
+    if delays.shape != stored_pre.shape:
+        raise ValueError(
+            f"projection `{proj.name}`: per-synapse delays must have the connectivity's synapse "
+            f"shape {stored_pre.shape}; got {delays.shape}."
+        )
+    real = np.asarray(stored_post) < conn.n_post
+    concrete = np.asarray(delays)[real]
+    longest = int(concrete.max(initial=1))
+    ring = proj.delay or longest
+    if concrete.size and (concrete.min() < 1 or longest > ring):
+        raise ValueError(
+            f"projection `{proj.name}`: delays must be in [1, {ring}] steps (`max_delay`, the "
+            f"ring-buffer length); got {int(concrete.min())}..{longest}. Raise `max_delay` or "
+            "shorten the delays."
+        )
+    return Projection(
+        proj.pre,
+        proj.post,
+        conn,
+        proj.synapse,
+        proj.output,
+        delay=jnp.asarray(delays, jnp.int32),
+        max_delay=ring,
+        name=proj.name,
+        initial_state=proj.initial_state,
+    )
 
 
 def _all_finite(tree) -> Bool[Array, ""]:

@@ -105,3 +105,80 @@ def test_synapse_graph_matches_connectivity():
     assert np.all(delay == 1)
     assert np.all(weight[pre < 400] == 6.0) and np.all(weight[pre >= 400] == 67.0)
     assert abs(len(pre) / (500 * 500) - 0.02) < 0.003
+
+
+def _one_spike_at(step):
+    return bs.SpikeTimes("A", times=[step * 0.1 + 0.05], indices=[0], weight=1e6,
+                         synapse=bs.ExponentialSynapse(tau=0.01), output=bs.CUBA())
+
+
+def _first_change_per_neuron(result, name):
+    v = np.asarray(result.traces[name])
+    moved = np.abs(np.diff(v, axis=0)) > 1e-3
+    return moved.argmax(axis=0) + 1  # trace sample k = state after step k
+
+
+@pytest.mark.parametrize("max_delay", [None, 12])
+def test_per_synapse_delays_arrive_after_exactly_their_delay(max_delay):
+    spike_step, n_targets = 3, 8
+    delays = np.arange(1, n_targets + 1)  # synapse j -> target j, delay j + 1 steps
+    conn = bs.FromArrays(np.zeros(n_targets, int), np.arange(n_targets), 1000.0)
+    rest = bs.LIFState(jnp.full(n_targets, -70.0), jnp.zeros(n_targets))
+    net = bs.Network(
+        [bs.Population("A", 1, bs.LIF(t_ref=0.0)),
+         bs.Population("B", n_targets, bs.LIF(v_threshold=1e9, v_reset=-60.0), initial_state=rest)],
+        [bs.Projection("A", "B", conn, bs.ExponentialSynapse(tau=1e6), bs.CUBA(),
+                       delay=delays, max_delay=max_delay)],
+        [_one_spike_at(spike_step)],
+        key=jr.key(0),
+    )
+    result = bs.simulate(net, 3.0, 0.1, key=jr.key(0), monitors=["B.v"])
+    assert list(result.spike_steps["A"]) == [spike_step]
+    np.testing.assert_array_equal(_first_change_per_neuron(result, "B.v"), spike_step + delays)
+    graph_delay = net.synapse_graph().projections[0].delay
+    np.testing.assert_array_equal(np.sort(graph_delay), delays)
+
+
+def test_delays_longer_than_the_buffer_are_rejected():
+    conn = bs.FromArrays([0, 0], [0, 1], 1.0)
+    with pytest.raises(ValueError, match=r"delays must be in \[1, 4\] steps"):
+        bs.Network(
+            [_pop("A", 1), _pop("B", 2)],
+            [bs.Projection("A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay=np.array([2, 7]), max_delay=4)],
+            key=jr.key(0),
+        )
+    with pytest.raises(ValueError, match=r"delays must be in \[1, "):
+        bs.Network(
+            [_pop("A", 1), _pop("B", 2)],
+            [bs.Projection("A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay=np.array([0, 1]))],
+            key=jr.key(0),
+        )
+
+
+def test_delay_rules_draw_in_range_and_by_distance():
+    key = jr.key(1)
+    conn = bs.FixedProbability(0.2, weight=1.0).build(50, 40, key=key)
+    uniform = np.asarray(bs.UniformDelay(2, 6).draw(conn, key=key))
+    assert uniform.min() == 2 and uniform.max() == 6
+    assert np.all(np.asarray(bs.ConstantDelay(3).draw(conn, key=key)) == 3)
+    pre_xy = np.stack([np.arange(50.0), np.zeros(50)], axis=1)
+    post_xy = np.stack([np.arange(40.0), np.ones(40)], axis=1)
+    by_distance = np.asarray(bs.DistanceDelay(pre_xy, post_xy, distance_per_step=2.0).draw(conn, key=key))
+    pre, post, _ = bs.ops.to_coo(conn)
+    expected = np.maximum(1, np.ceil(np.hypot(pre - post, 1.0) / 2.0))
+    np.testing.assert_array_equal(by_distance, expected)
+    with pytest.raises(ValueError, match="`high` must be >= `low`"):
+        bs.UniformDelay(5, 2)
+
+
+def test_network_with_uniform_delays_runs_and_reports_them():
+    net = bs.Network(
+        [bs.Population("E", 200, bs.LIF(e_leak=-45.0))],
+        [bs.Projection("E", "E", bs.FixedProbability(0.05, weight=0.5), bs.ExponentialSynapse(),
+                       bs.COBA(e_rev=0.0), delay=bs.UniformDelay(1, 15))],
+        key=jr.key(0),
+    )
+    result = bs.simulate(net, 50.0, key=jr.key(1))
+    assert float(result.rates["E"]) > 0
+    delay = net.synapse_graph().projections[0].delay
+    assert delay.min() == 1 and delay.max() == 15 and net.projections[0].delay == 15

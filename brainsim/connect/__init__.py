@@ -9,3 +9,9 @@ from .builders import (
     FromArrays as FromArrays,
     OneToOne as OneToOne,
 )
+from .delays import (
+    AbstractDelayRule as AbstractDelayRule,
+    ConstantDelay as ConstantDelay,
+    DistanceDelay as DistanceDelay,
+    UniformDelay as UniformDelay,
+)

@@ -1,5 +1,6 @@
 """Connectivity formats and the event-driven operators that propagate spikes through them."""
 
+from .delayed import event_scatter_delayed as event_scatter_delayed
 from .event import (
     active_count_exceeds_buffer as active_count_exceeds_buffer,
     event_matvec as event_matvec,

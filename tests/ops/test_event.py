@@ -1,4 +1,7 @@
-"""`event_matvec` (brainsim/ops/event.py) against dense NumPy products, on every path."""
+"""`event_matvec` (brainsim/ops/event.py) against dense NumPy products, on every path of the
+pure-JAX reference (`kernel="reference"`; the native kernel is tested in test_native.py)."""
+
+import functools as ft
 
 import equinox as eqx
 import jax
@@ -10,6 +13,7 @@ from jax.test_util import check_grads
 from brainsim.ops import CSR, ELL, Dense, active_count_exceeds_buffer, event_matvec
 
 N_PRE, N_POST, MAX_ACTIVE = 150, 47, 40  # buffer ladder: 10 and 40 rows
+reference_matvec = ft.partial(event_matvec, kernel="reference")
 FORMATS = ["dense", "csr-scalar", "csr-array", "ell-scalar", "ell-array"]
 
 
@@ -32,9 +36,7 @@ def _case(fmt: str, dtype=np.float32, seed: int = 0):
         return CSR(indptr, post, jnp.asarray(weight), N_POST, max_active=MAX_ACTIVE), dense
     targets = rng.integers(0, N_POST, (N_PRE, 6))
     targets[rng.random(targets.shape) < 0.3] = N_POST  # padding
-    weight = (
-        np.asarray(-0.6, dtype) if homogeneous else rng.normal(size=targets.shape).astype(dtype)
-    )
+    weight = np.asarray(-0.6, dtype) if homogeneous else rng.normal(size=targets.shape).astype(dtype)
     rows = np.broadcast_to(np.arange(N_PRE)[:, None], targets.shape)
     real = targets < N_POST
     np.add.at(dense, (rows[real], targets[real]), np.broadcast_to(weight, targets.shape)[real])
@@ -58,7 +60,7 @@ def test_matches_dense_product_under_jit(fmt, n_active):
     conn, dense = _case(fmt)
     for graded in (False, True):
         spikes = _spikes(n_active, graded=graded)
-        y = jax.jit(event_matvec)(conn, jnp.asarray(spikes))
+        y = jax.jit(reference_matvec)(conn, jnp.asarray(spikes))
         assert y.shape == (N_POST,) and y.dtype == jnp.float32
         np.testing.assert_allclose(y, spikes.astype(np.float64) @ dense, rtol=1e-5, atol=1e-5)
         assert bool(active_count_exceeds_buffer(conn, jnp.asarray(spikes))) == (
@@ -71,11 +73,11 @@ def test_float64_and_dtype_promotion(fmt):
     with jax.enable_x64(True):
         conn, dense = _case(fmt, np.float64)
         spikes = _spikes(MAX_ACTIVE + 1, np.float64, graded=True)
-        y = event_matvec(conn, jnp.asarray(spikes))
+        y = reference_matvec(conn, jnp.asarray(spikes))
         assert y.dtype == jnp.float64
         np.testing.assert_allclose(y, spikes @ dense, rtol=1e-12, atol=1e-12)
         conn32, dense32 = _case(fmt, np.float32)  # float32 weights, float64 spikes -> float64
-        y = event_matvec(conn32, jnp.asarray(_spikes(5, np.float64)))
+        y = reference_matvec(conn32, jnp.asarray(_spikes(5, np.float64)))
         assert y.dtype == jnp.float64
         np.testing.assert_allclose(y, _spikes(5, np.float64) @ dense32, rtol=1e-6, atol=1e-6)
 
@@ -84,7 +86,7 @@ def test_float64_and_dtype_promotion(fmt):
 def test_vmap_over_spike_vectors_on_every_path(fmt):
     conn, dense = _case(fmt)
     batch = np.stack([_spikes(n, graded=True, seed=n) for n in COUNTS])
-    y = jax.jit(jax.vmap(event_matvec, in_axes=(None, 0)))(conn, jnp.asarray(batch))
+    y = jax.jit(jax.vmap(reference_matvec, in_axes=(None, 0)))(conn, jnp.asarray(batch))
     np.testing.assert_allclose(y, batch.astype(np.float64) @ dense, rtol=1e-5, atol=1e-5)
     flags = jax.vmap(active_count_exceeds_buffer, in_axes=(None, 0))(conn, jnp.asarray(batch))
     np.testing.assert_array_equal(flags, [fmt != "dense" and n > MAX_ACTIVE for n in COUNTS])
@@ -99,13 +101,13 @@ def test_vjp_passes_check_grads(fmt, n_active):
         active = np.flatnonzero(spikes)
 
         def of_weights(weights):
-            return event_matvec(_with_weights(conn, jnp.asarray(weights)), jnp.asarray(spikes))
+            return reference_matvec(_with_weights(conn, jnp.asarray(weights)), jnp.asarray(spikes))
 
         def of_active_spikes(values):  # perturbs active entries only: stays on this path
-            return event_matvec(conn, jnp.zeros(N_PRE).at[active].set(jnp.asarray(values)))
+            return reference_matvec(conn, jnp.zeros(N_PRE).at[active].set(jnp.asarray(values)))
 
         def of_all_spikes(values):
-            return event_matvec(conn, jnp.asarray(values))
+            return reference_matvec(conn, jnp.asarray(values))
 
         check_grads(of_weights, (np.asarray(conn.weights),), order=1, modes=["rev"])
         check_grads(of_active_spikes, (spikes[active],), order=1, modes=["rev"])
@@ -118,7 +120,7 @@ def test_gradients_equal_dense_formulas(fmt):
     conn, dense = _case(fmt)
     spikes = _spikes(7, graded=True)
     g = np.random.default_rng(3).normal(size=N_POST).astype(np.float32)
-    loss = lambda c, s: jnp.dot(event_matvec(c, s), jnp.asarray(g))
+    loss = lambda c, s: jnp.dot(reference_matvec(c, s), jnp.asarray(g))
     d_spikes = jax.grad(loss, argnums=1)(conn, jnp.asarray(spikes))
     np.testing.assert_allclose(d_spikes, dense @ g, rtol=1e-4, atol=1e-4)
     d_weights = jax.grad(lambda w: loss(_with_weights(conn, w), jnp.asarray(spikes)))(conn.weights)
@@ -131,7 +133,7 @@ def test_grad_batched_with_vmap():
     conn, dense = _case("csr-array")
     batch = np.stack([_spikes(n, graded=True, seed=n) for n in (3, MAX_ACTIVE + 5)])
     g = np.linspace(-1.0, 1.0, N_POST, dtype=np.float32)
-    grad = jax.vmap(jax.grad(lambda s: jnp.dot(event_matvec(conn, s), jnp.asarray(g))))
+    grad = jax.vmap(jax.grad(lambda s: jnp.dot(reference_matvec(conn, s), jnp.asarray(g))))
     np.testing.assert_allclose(grad(jnp.asarray(batch)), np.tile(dense @ g, (2, 1)), rtol=1e-4)
 
 
@@ -140,7 +142,7 @@ def test_scalar_weights_are_not_broadcast_per_synapse(fmt):
     """On the sparse path no float array is shaped like the stored synapses."""
     conn, _ = _case(fmt)
     per_synapse = conn.indices.shape if fmt.startswith("csr") else conn.targets.shape
-    jaxpr = jax.make_jaxpr(event_matvec)(conn, jnp.asarray(_spikes(3)))
+    jaxpr = jax.make_jaxpr(reference_matvec)(conn, jnp.asarray(_spikes(3)))
     (switch,) = [e for e in _find(jaxpr.jaxpr, "cond") if len(e.params["branches"]) > 2]
     assert len(switch.params["branches"]) == 3  # buffers of 10 and 40 rows, then the exact path
     for branch in switch.params["branches"][:-1]:
@@ -154,7 +156,7 @@ def test_scalar_weights_are_not_broadcast_per_synapse(fmt):
 
 def test_no_synapses_gives_zeros():
     conn = CSR(np.zeros(N_PRE + 1, np.int32), np.zeros(0, np.int32), 1.0, N_POST)
-    y = event_matvec(conn, jnp.ones(N_PRE))
+    y = reference_matvec(conn, jnp.ones(N_PRE))
     np.testing.assert_array_equal(y, np.zeros(N_POST))
 
 
