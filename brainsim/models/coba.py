@@ -34,24 +34,50 @@ from ..network import Network, Population, Projection
 EXCITATORY_FRACTION = 0.8
 
 
-def excitatory_inhibitory_projections(
-    n_exc: int, n_inh: int, p: float, in_degree: int | None, weights, synapses, outputs
-) -> list[Projection]:
-    """E->E, E->I, I->E, I->I with fixed probability `p`, or a fixed in-degree split 80/20
-    between E and I sources (`in_degree` total inputs per neuron, weights unchanged)."""
+def excitatory_inhibitory_network(
+    n: int,
+    *,
+    key: PRNGKeyArray,
+    p: float,
+    in_degree: int | None,
+    neuron,
+    weights: dict[str, float],
+    outputs: dict,
+    drive: float | None = None,
+    initial_synapse_state=None,
+) -> Network:
+    """The benchmarks' common skeleton: populations `"E"` (80%) and `"I"` (20%) of `neuron`;
+    projections E->E, E->I, I->E, I->I through exponential synapses (5 ms from E, 10 ms from I)
+    with fixed probability `p`, or a fixed in-degree split 80/20 between E and I sources
+    (`in_degree` inputs per neuron, weights unchanged); optional constant `drive` (pA) to both.
+
+    `initial_synapse_state(index, pre, n_post)`, if given, returns projection `index`'s
+    synapse state at t = 0.
+    """
+    n_exc, n_inh = _sizes(n, p, in_degree)
+    sizes = {"E": n_exc, "I": n_inh}
     if in_degree is None:
-        rules = {src: FixedProbability(p, weight=weights[src]) for src in ("E", "I")}
+        rules = {src: FixedProbability(p, weight=weights[src]) for src in sizes}
     else:
         k_exc = round(EXCITATORY_FRACTION * in_degree)
         rules = {
             "E": FixedInDegree(min(k_exc, n_exc), weight=weights["E"]),
             "I": FixedInDegree(min(in_degree - k_exc, n_inh), weight=weights["I"]),
         }
-    return [
-        Projection(src, dst, rules[src], synapses[src], outputs[src])
-        for src in ("E", "I")
-        for dst in ("E", "I")
+    synapses = {"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)}
+    pairs = [(src, dst) for src in sizes for dst in sizes]
+    projections = [
+        Projection(
+            src, dst, rules[src], synapses[src], outputs[src],
+            initial_state=None
+            if initial_synapse_state is None
+            else initial_synapse_state(index, src, sizes[dst]),
+        )
+        for index, (src, dst) in enumerate(pairs)
     ]
+    inputs = [] if drive is None else [ConstantCurrent(name, drive) for name in sizes]
+    populations = [Population(name, size, neuron) for name, size in sizes.items()]
+    return Network(populations, projections, inputs, key=key)
 
 
 def _sizes(n: int, p: float, in_degree: int | None) -> tuple[int, int]:
@@ -86,22 +112,12 @@ def COBA(
     `p`, or `in_degree` inputs per neuron (80% from E) for scaling studies; weights in nS;
     `drive` in pA. **Returns:** a `Network` with populations `"E"` and `"I"`.
     """
-    n_exc, n_inh = _sizes(n, p, in_degree)
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-60.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
-    projections = excitatory_inhibitory_projections(
-        n_exc,
-        n_inh,
-        p,
-        in_degree,
+    return excitatory_inhibitory_network(
+        n, key=key, p=p, in_degree=in_degree, neuron=lif,
         weights={"E": w_exc, "I": w_inh},
-        synapses={"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)},
         outputs={"E": COBAOutput(e_rev=0.0), "I": COBAOutput(e_rev=-80.0)},
-    )
-    return Network(
-        [Population("E", n_exc, lif), Population("I", n_inh, lif)],
-        projections,
-        [ConstantCurrent("E", drive), ConstantCurrent("I", drive)],
-        key=key,
+        drive=drive,
     )
 
 
@@ -124,15 +140,9 @@ def CUBA(
 
     **Arguments:** as `COBA` (weights in pA). **Returns:** a `Network` with `"E"` and `"I"`.
     """
-    n_exc, n_inh = _sizes(n, p, in_degree)
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-49.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
-    projections = excitatory_inhibitory_projections(
-        n_exc,
-        n_inh,
-        p,
-        in_degree,
+    return excitatory_inhibitory_network(
+        n, key=key, p=p, in_degree=in_degree, neuron=lif,
         weights={"E": w_exc, "I": w_inh},
-        synapses={"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)},
         outputs={"E": CUBAOutput(), "I": CUBAOutput()},
     )
-    return Network([Population("E", n_exc, lif), Population("I", n_inh, lif)], projections, key=key)

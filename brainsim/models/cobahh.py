@@ -3,10 +3,10 @@
 import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
-from ..dynamics import COBA as COBAOutput, ExponentialSynapse, ExponentialSynapseState
+from ..dynamics import COBA as COBAOutput, ExponentialSynapseState
 from ..dynamics.neurons import HodgkinHuxley
-from ..network import Network, Population, Projection
-from .coba import _sizes, excitatory_inhibitory_projections
+from ..network import Network
+from .coba import excitatory_inhibitory_network
 
 
 def COBAHH(
@@ -29,33 +29,17 @@ def COBAHH(
 
     **Arguments:** as `COBA`. **Returns:** a `Network` with populations `"E"` and `"I"`.
     """
-    n_exc, n_inh = _sizes(n, p, in_degree)
     key_conn, key_init = jr.split(key)
-    sizes = {"E": n_exc, "I": n_inh}
-    projections = excitatory_inhibitory_projections(
-        n_exc,
-        n_inh,
-        p,
-        in_degree,
+    mean_std = {"E": (40.0, 15.0), "I": (200.0, 120.0)}  # nS, by source population
+
+    def initial_conductance(index, pre, n_post):
+        mean, std = mean_std[pre]
+        g = mean + std * jr.normal(jr.fold_in(key_init, index), (n_post,))
+        return ExponentialSynapseState(g=g)
+
+    return excitatory_inhibitory_network(
+        n, key=key_conn, p=p, in_degree=in_degree, neuron=HodgkinHuxley(),
         weights={"E": w_exc, "I": w_inh},
-        synapses={"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)},
         outputs={"E": COBAOutput(e_rev=0.0), "I": COBAOutput(e_rev=-80.0)},
+        initial_synapse_state=initial_conductance,
     )
-    mean_std = {"E": (40.0, 15.0), "I": (200.0, 120.0)}
-    initialised = []
-    for index, proj in enumerate(projections):
-        mean, std = mean_std[proj.pre]
-        g = mean + std * jr.normal(jr.fold_in(key_init, index), (sizes[proj.post],))
-        initialised.append(
-            Projection(
-                proj.pre,
-                proj.post,
-                proj.connectivity,
-                proj.synapse,
-                proj.output,
-                initial_state=ExponentialSynapseState(g=g),
-            )
-        )
-    hh = HodgkinHuxley()
-    populations = [Population(name, size, hh) for name, size in sizes.items()]
-    return Network(populations, initialised, key=key_conn)
