@@ -30,7 +30,6 @@ bench-peers: $(STAMP)
 	$(PY) benchmarks/peers/compare.py
 
 docs: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[docs]"
 	$(VENV)/bin/mkdocs build --strict
 
 lint: $(STAMP)
