@@ -24,7 +24,7 @@ from .network import Network, NetworkState
 from .result import SimulationResult
 
 _RECORD_BYTES_PER_CHUNK = 64 * 2**20
-_MAX_CHUNK_STEPS = 2000
+_MAX_CHUNK_STEPS = 20_000
 _PROGRESS_MIN_STEPS = 50_000
 
 
@@ -77,23 +77,26 @@ def simulate(
         raise TypeError(f"`network` must be a `bs.Network`; got {type(network).__name__}.")
     monitors = tuple(_check_monitor(network, as_monitor(m)) for m in monitors)
     spike_populations = _check_record_spikes(network, record_spikes)
-    key_init, key_run = jr.split(key)
-    state = _init_state(network, key_init, dt) if initial_state is None else initial_state
-    traced = any(isinstance(x, jax.core.Tracer) for x in jtu.tree_leaves((network, key, state)))
+    leaves = jtu.tree_leaves((network, key, initial_state))
+    traced = any(isinstance(x, jax.core.Tracer) for x in leaves)
     chunk = _chunk_length(network, monitors, spike_populations, n_steps, chunk_steps, traced)
     if progress is None:
         progress = n_steps >= _PROGRESS_MIN_STEPS and not traced
     run = _run_chunk if traced else _run_chunk_jit
-    start_step = int(state.step) if not traced else 0
+    first = _run_first_chunk if traced else _run_first_chunk_jit
+    start_step = 0 if initial_state is None or traced else int(initial_state.step)
 
     chunks = []
+    state = initial_state
     bar = tqdm(total=n_steps, unit="step", disable=not progress, desc="simulate")
     done = 0
     while done < n_steps:
         length = min(chunk, n_steps - done)
-        state, recorded = run(
-            network, state, key_run, dt, length, monitors, spike_populations, traced
-        )
+        static = (dt, length, monitors, spike_populations, traced)
+        if state is None:  # initialise inside the first compiled chunk: one compilation, not two
+            state, recorded = first(network, key, *static)
+        else:
+            state, recorded = run(network, state, key, *static)
         chunks.append(recorded if traced else jax.device_get(recorded))
         if not traced:
             _raise_if_nonfinite(recorded, start_step + done, dt)
@@ -107,10 +110,12 @@ def simulate(
 
 def _run_chunk(network, state, key, dt, length, monitors, spike_populations, differentiable):
     """`length` steps in one `lax.scan`; spikes kept as floats (with their surrogate gradients)
-    when `differentiable`, else as bools (a quarter of the memory)."""
+    when `differentiable`, else as bools (a quarter of the memory). Steps draw their randomness
+    from `fold_in(key, 1)` (folded again with the step index inside `Network.step`)."""
+    key_run = jr.fold_in(key, 1)
 
     def body(state, _):
-        new_state, record = network.step(state, dt, key)
+        new_state, record = network.step(state, dt, key_run)
         spikes = {
             name: record.spikes[name] if differentiable else record.spikes[name] > 0
             for name in spike_populations
@@ -128,13 +133,15 @@ def _run_chunk(network, state, key, dt, length, monitors, spike_populations, dif
     return state, _Recorded(spikes, counts, traces, overflow, first_bad)
 
 
+def _run_first_chunk(network, key, dt, length, monitors, spike_populations, differentiable):
+    """`network.init_state(key=fold_in(key, 0))`, then `_run_chunk`: initialising inside the
+    compiled chunk saves a separate compilation (and eager dispatch of many small ops)."""
+    state = network.init_state(key=jr.fold_in(key, 0), dt=dt)
+    return _run_chunk(network, state, key, dt, length, monitors, spike_populations, differentiable)
+
+
 _run_chunk_jit = eqx.filter_jit(_run_chunk)
-
-
-@eqx.filter_jit
-def _init_state(network: Network, key: PRNGKeyArray, dt: float) -> NetworkState:
-    """`network.init_state` as one compiled call (eagerly it dispatches dozens of small ops)."""
-    return network.init_state(key=key, dt=dt)
+_run_first_chunk_jit = eqx.filter_jit(_run_first_chunk)
 
 
 def _sample(state: NetworkState, monitor: StateMonitor):
