@@ -93,7 +93,6 @@ def _kernel(name: str, source: str) -> Extension:
 setup(
     ext_modules=[
         _kernel("_event_kernels", "event_kernels.cc"),
-        _kernel("_lif_network_kernel", "lif_network_kernel.cc"),
     ],
     cmdclass={"build_ext": OptionalNativeBuild},
 )

@@ -8,7 +8,6 @@ per step), propagates it, and folds the result into a decaying accumulator
 every figure and reported separately.
 
     python benchmarks/event_kernels.py [--steps 1000] [--repeats 5] [--sizes 4000 40000]
-    python benchmarks/event_kernels.py --fused   # fused LIF network kernel, us per simulated step
 """
 
 import argparse
@@ -22,7 +21,6 @@ import numpy as np
 
 import brainsim as bs
 from brainsim.ops import _native
-from brainsim.ops.native_lif import lif_network_steps
 
 
 def _variants(targets, weights, indptr, indices, flat_w, n, k, buffer):
@@ -61,69 +59,6 @@ def _scan(propagate, n_pre, n_post):
     return jax.jit(run)
 
 
-def bench_fused(n, in_degree, steps, per_call, repeats):
-    """COBA network (80 % E, 20 % I; Brian2 COBA parameters, w_e 6.5 nS, w_i 67 nS), fixed
-    out-degree `in_degree` (so mean in-degree is the same), CSR; one JSON line."""
-    rng = np.random.default_rng(0)
-    n_e = int(0.8 * n)
-    targets = rng.integers(0, n, (n, in_degree))
-    inhibitory = (np.arange(n) >= n_e)[:, None]
-    indices = (targets + n * inhibitory).astype(np.int32).ravel()
-    weights = np.where(inhibitory, 67.0, 6.5).repeat(in_degree, 1).astype(np.float32).ravel()
-    indptr = (np.arange(n + 1) * in_degree).astype(np.int32)
-    params = dict(
-        dt=0.1,
-        c_m=200.0,
-        g_leak=10.0,
-        e_leak=-60.0,
-        v_threshold=-50.0,
-        v_reset=-60.0,
-        t_ref=5.0,
-        tau_syn=(5.0, 10.0),
-        e_syn=(0.0, -80.0),
-    )
-    # Brian2 COBA initial state: v = El + (5 randn - 5) mV,
-    # ge = 10 (1.5 randn + 4) nS, gi = 10 (12 randn + 20) nS.
-    v0 = jnp.asarray(-60.0 + rng.normal(size=n) * 5.0 - 5.0, jnp.float32)
-    g0 = np.stack([10 * (rng.normal(size=n) * 1.5 + 4), 10 * (rng.normal(size=n) * 12 + 20)])
-    state = (v0, jnp.zeros(n, jnp.float32), jnp.asarray(np.maximum(g0, 0.0), jnp.float32))
-
-    @jax.jit
-    def run(state):
-        def chunk(carry, _):
-            v, ref, g = carry
-            v, ref, g, raster = lif_network_steps(
-                v, ref, g, indptr, indices, weights, n_steps=per_call, **params
-            )
-            return (v, ref, g), raster
-
-        return jax.lax.scan(chunk, state, None, length=steps // per_call)
-
-    times = _time(run, state, repeats=repeats)
-    _, rasters = run(state)
-    rate_hz = float(np.asarray(rasters).mean() / (params["dt"] * 1e-3))
-    print(
-        json.dumps(
-            {
-                "kernel": "fused_lif_coba",
-                "n": n,
-                "in_degree": in_degree,
-                "steps": steps,
-                "steps_per_call": per_call,
-                "us_per_step": round(statistics.median(times) / steps * 1e6, 2),
-                "us_per_step_range": [
-                    round(min(times) / steps * 1e6, 2),
-                    round(max(times) / steps * 1e6, 2),
-                ],
-                "rate_hz": round(rate_hz, 1),
-                "raster_recorded": True,
-                "dtype": "float32",
-            }
-        ),
-        flush=True,
-    )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -131,19 +66,7 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 40000])
     parser.add_argument("--fan-out", type=int, default=80)
     parser.add_argument("--active", type=int, nargs="+", default=[8, 80])
-    parser.add_argument("--fused", action="store_true", help="benchmark the fused LIF kernel")
     args = parser.parse_args()
-    if args.fused:
-        for n, degree in ((4000, 80), (40000, 80)):
-            for per_call in (1, 10):
-                bench_fused(
-                    n,
-                    degree,
-                    args.steps * 10 if n == 4000 else args.steps * 2,
-                    per_call,
-                    args.repeats,
-                )
-        return
     if not _native.available():
         print(json.dumps({"error": f"native kernels unavailable: {_native.unavailable_reason()}"}))
         return

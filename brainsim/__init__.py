@@ -13,12 +13,12 @@ from .connect import (
     AllToAll as AllToAll,
     ConstantDelay as ConstantDelay,
     DistanceDelay as DistanceDelay,
-    UniformDelay as UniformDelay,
     FixedInDegree as FixedInDegree,
     FixedOutDegree as FixedOutDegree,
     FixedProbability as FixedProbability,
     FromArrays as FromArrays,
     OneToOne as OneToOne,
+    UniformDelay as UniformDelay,
 )
 from .dynamics import (
     ALIF as ALIF,

@@ -24,13 +24,11 @@ __all__ = [
     "available",
     "csr_event_matvec_call",
     "ell_event_matvec_call",
-    "lif_network_steps_call",
     "request",
     "unavailable_reason",
 ]
 
 _EVENT_KERNELS = "_event_kernels"
-_LIF_NETWORK_KERNEL = "_lif_network_kernel"
 _LIBRARIES = {
     # library stem -> {FFI target name: exported handler symbol}
     _EVENT_KERNELS: {
@@ -38,9 +36,6 @@ _LIBRARIES = {
         "brainsim_csr_event_matvec_f64": "BrainsimCsrEventMatvecF64",
         "brainsim_ell_event_matvec_f32": "BrainsimEllEventMatvecF32",
         "brainsim_ell_event_matvec_f64": "BrainsimEllEventMatvecF64",
-    },
-    _LIF_NETWORK_KERNEL: {
-        "brainsim_lif_network_steps_f32": "BrainsimLifNetworkStepsF32",
     },
 }
 
@@ -156,28 +151,3 @@ def ell_event_matvec_call(targets, weights, spikes, n_post: int):
     target = f"brainsim_ell_event_matvec_{_suffix(spikes.dtype)}"
     out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
     return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(targets, weights, spikes)
-
-
-def lif_network_steps_call(
-    v, refractory, g, indptr, indices, weights, decay, e_syn, n_steps: int, **params
-):
-    """Advance the fused LIF network kernel by `n_steps`; state buffers are aliased in -> out.
-
-    `params` are the float32 scalar attributes `dt, c_m, g_leak, e_leak, v_threshold, v_reset,
-    t_ref, i_bias`. Returns `(v, refractory, g, raster)` with `raster` bool `(n_steps, N)`.
-    """
-    n = v.shape[0]
-    outs = (
-        jax.ShapeDtypeStruct(v.shape, v.dtype),
-        jax.ShapeDtypeStruct(refractory.shape, refractory.dtype),
-        jax.ShapeDtypeStruct(g.shape, g.dtype),
-        jax.ShapeDtypeStruct((n_steps, n), np.bool_),
-    )
-    call = jax.ffi.ffi_call(
-        "brainsim_lif_network_steps_f32",
-        outs,
-        vmap_method="sequential",
-        input_output_aliases={0: 0, 1: 1, 2: 2},
-    )
-    attrs = {name: np.float32(value) for name, value in params.items()}
-    return call(v, refractory, g, indptr, indices, weights, decay, e_syn, **attrs)
