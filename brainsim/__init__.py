@@ -77,6 +77,7 @@ from .ops import (
     ELL as ELL,
     AbstractConnectivity as AbstractConnectivity,
     Dense as Dense,
+    Procedural as Procedural,
     event_matvec as event_matvec,
 )
 from .result import SimulationResult as SimulationResult, SpikeRecord as SpikeRecord

@@ -16,3 +16,4 @@ from .formats import (
     to_coo as to_coo,
     to_dense as to_dense,
 )
+from .procedural import Procedural as Procedural
