@@ -13,9 +13,7 @@ def _pop(name, n=3, **kwargs):
 
 
 def test_unknown_population_in_projection():
-    proj = bs.Projection(
-        "A", "B", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA()
-    )
+    proj = bs.Projection("A", "B", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA())
     with pytest.raises(ValueError, match="unknown post population `B`"):
         bs.Network([_pop("A")], [proj], key=jr.key(0))
 
@@ -26,9 +24,7 @@ def test_duplicate_names_rejected():
 
 
 def test_rule_without_key_rejected():
-    proj = bs.Projection(
-        "A", "A", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA()
-    )
+    proj = bs.Projection("A", "A", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA())
     with pytest.raises(ValueError, match="pass `key=`"):
         bs.Network([_pop("A")], [proj])
 
@@ -42,15 +38,11 @@ def test_heterogeneous_parameter_shape_checked():
 
 def test_bad_delay_and_neuron_types():
     with pytest.raises(ValueError, match="`delay` must be an integer >= 1"):
-        bs.Projection(
-            "A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=0
-        )
+        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=0)
     with pytest.raises(TypeError, match="`neuron` of population `A`"):
         bs.Population("A", 3, bs.ExponentialSynapse())
     with pytest.raises(TypeError, match="`delay` must be an integer"):
-        bs.Projection(
-            "A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=1.5
-        )
+        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=1.5)
 
 
 @pytest.mark.parametrize("delay", [1, 2, 5])
@@ -69,9 +61,7 @@ def test_spike_arrives_after_exactly_delay_steps(delay):
     net = bs.Network(
         [
             bs.Population("A", 1, bs.LIF(t_ref=0.0)),
-            bs.Population(
-                "B", 1, quiet, initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1))
-            ),
+            bs.Population("B", 1, quiet, initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1))),
         ],
         [
             bs.Projection(
@@ -108,8 +98,14 @@ def test_synapse_graph_matches_connectivity():
 
 
 def _one_spike_at(step):
-    return bs.SpikeTimes("A", times=[step * 0.1 + 0.05], indices=[0], weight=1e6,
-                         synapse=bs.ExponentialSynapse(tau=0.01), output=bs.CUBA())
+    return bs.SpikeTimes(
+        "A",
+        times=[step * 0.1 + 0.05],
+        indices=[0],
+        weight=1e6,
+        synapse=bs.ExponentialSynapse(tau=0.01),
+        output=bs.CUBA(),
+    )
 
 
 def _first_change_per_neuron(result, name):
@@ -125,10 +121,15 @@ def test_per_synapse_delays_arrive_after_exactly_their_delay(max_delay):
     conn = bs.FromArrays(np.zeros(n_targets, int), np.arange(n_targets), 1000.0)
     rest = bs.LIFState(jnp.full(n_targets, -70.0), jnp.zeros(n_targets))
     net = bs.Network(
-        [bs.Population("A", 1, bs.LIF(t_ref=0.0)),
-         bs.Population("B", n_targets, bs.LIF(v_threshold=1e9, v_reset=-60.0), initial_state=rest)],
-        [bs.Projection("A", "B", conn, bs.ExponentialSynapse(tau=1e6), bs.CUBA(),
-                       delay=delays, max_delay=max_delay)],
+        [
+            bs.Population("A", 1, bs.LIF(t_ref=0.0)),
+            bs.Population("B", n_targets, bs.LIF(v_threshold=1e9, v_reset=-60.0), initial_state=rest),
+        ],
+        [
+            bs.Projection(
+                "A", "B", conn, bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay=delays, max_delay=max_delay
+            )
+        ],
         [_one_spike_at(spike_step)],
         key=jr.key(0),
     )
@@ -144,7 +145,11 @@ def test_delays_longer_than_the_buffer_are_rejected():
     with pytest.raises(ValueError, match=r"delays must be in \[1, 4\] steps"):
         bs.Network(
             [_pop("A", 1), _pop("B", 2)],
-            [bs.Projection("A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay=np.array([2, 7]), max_delay=4)],
+            [
+                bs.Projection(
+                    "A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay=np.array([2, 7]), max_delay=4
+                )
+            ],
             key=jr.key(0),
         )
     with pytest.raises(ValueError, match=r"delays must be in \[1, "):
@@ -174,8 +179,16 @@ def test_delay_rules_draw_in_range_and_by_distance():
 def test_network_with_uniform_delays_runs_and_reports_them():
     net = bs.Network(
         [bs.Population("E", 200, bs.LIF(e_leak=-45.0))],
-        [bs.Projection("E", "E", bs.FixedProbability(0.05, weight=0.5), bs.ExponentialSynapse(),
-                       bs.COBA(e_rev=0.0), delay=bs.UniformDelay(1, 15))],
+        [
+            bs.Projection(
+                "E",
+                "E",
+                bs.FixedProbability(0.05, weight=0.5),
+                bs.ExponentialSynapse(),
+                bs.COBA(e_rev=0.0),
+                delay=bs.UniformDelay(1, 15),
+            )
+        ],
         key=jr.key(0),
     )
     result = bs.simulate(net, 50.0, key=jr.key(1))
