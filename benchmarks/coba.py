@@ -20,11 +20,12 @@ import jax.random as jr
 import brainsim as bs
 
 
-def run(model: str, n: int, duration_s: float, in_degree: int | None, repeats: int, seed: int):
+def run(model, n, duration_s, in_degree, repeats, seed, procedural=False):
     builders = {"coba": bs.models.COBA, "cuba": bs.models.CUBA, "cobahh": bs.models.COBAHH}
     key_net, key_sim = jr.split(jr.key(seed))
     start = time.perf_counter()
-    network = builders[model](n=n, key=key_net, in_degree=in_degree)
+    extra = {"procedural": True} if procedural else {}
+    network = builders[model](n=n, key=key_net, in_degree=in_degree, **extra)
     jax.block_until_ready(network)
     build_s = time.perf_counter() - start
     duration = duration_s * 1000.0
@@ -44,7 +45,8 @@ def run(model: str, n: int, duration_s: float, in_degree: int | None, repeats: i
         "model": model,
         "n": n,
         "in_degree": in_degree,
-        "synapses": network.synapse_graph().n_synapses,
+        "synapses": sum(bs.ops.n_synapses(p.connectivity) for p in network.projections),
+        "procedural": procedural,
         "duration": duration_s,
         "dt": 0.1,
         "build_s": round(build_s, 4),
@@ -68,10 +70,12 @@ def main():
     parser.add_argument("--in-degree", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--procedural", action="store_true", help="seed-regenerated synapses")
     args = parser.parse_args()
-    print(
-        json.dumps(run(args.model, args.n, args.duration, args.in_degree, args.repeats, args.seed))
+    result = run(
+        args.model, args.n, args.duration, args.in_degree, args.repeats, args.seed, args.procedural
     )
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ uniform in $[-60, -50)$ mV, synapses at rest, one-step spike-to-synapse latency,
     ```
 """
 
+import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
 from .._validation import require_in_range, require_positive_int
@@ -30,6 +31,7 @@ from ..dynamics import (
     ExponentialSynapse,
 )
 from ..network import Network, Population, Projection
+from ..ops import Procedural
 
 EXCITATORY_FRACTION = 0.8
 
@@ -45,6 +47,7 @@ def excitatory_inhibitory_network(
     outputs: dict,
     drive: float | None = None,
     initial_synapse_state=None,
+    procedural: bool = False,
 ) -> Network:
     """The benchmarks' common skeleton: populations `"E"` (80%) and `"I"` (20%) of `neuron`;
     projections E->E, E->I, I->E, I->I through exponential synapses (5 ms from E, 10 ms from I)
@@ -52,11 +55,26 @@ def excitatory_inhibitory_network(
     (`in_degree` inputs per neuron, weights unchanged); optional constant `drive` (pA) to both.
 
     `initial_synapse_state(index, pre, n_post)`, if given, returns projection `index`'s
-    synapse state at t = 0.
+    synapse state at t = 0. With `procedural=True` the synapses are regenerated from seeds
+    (`Procedural`, O(1) memory; each neuron projects to `in_degree * n_post / n` targets, so
+    the mean in-degree is `in_degree`, 80% from E) instead of stored.
     """
     n_exc, n_inh = _sizes(n, p, in_degree)
     sizes = {"E": n_exc, "I": n_inh}
-    if in_degree is None:
+    if procedural:
+        if in_degree is None:
+            raise ValueError("`procedural=True` needs `in_degree` (the mean inputs per neuron).")
+        rules = {
+            (src, dst): Procedural(
+                jr.fold_in(key, index),
+                sizes[src],
+                sizes[dst],
+                degree=round(in_degree * sizes[dst] / n),
+                weight=weights[src],
+            )
+            for index, (src, dst) in enumerate((s, d) for s in sizes for d in sizes)
+        }
+    elif in_degree is None:
         rules = {src: FixedProbability(p, weight=weights[src]) for src in sizes}
     else:
         k_exc = round(EXCITATORY_FRACTION * in_degree)
@@ -68,7 +86,11 @@ def excitatory_inhibitory_network(
     pairs = [(src, dst) for src in sizes for dst in sizes]
     projections = [
         Projection(
-            src, dst, rules[src], synapses[src], outputs[src],
+            src,
+            dst,
+            rules[(src, dst)] if procedural else rules[src],
+            synapses[src],
+            outputs[src],
             initial_state=None
             if initial_synapse_state is None
             else initial_synapse_state(index, src, sizes[dst]),
@@ -100,6 +122,7 @@ def COBA(
     w_exc: float = 6.0,
     w_inh: float = 67.0,
     drive: float = 200.0,
+    procedural: bool = False,
 ) -> Network:
     r"""Benchmark 1: conductance-based LIF E/I network.
 
@@ -110,14 +133,20 @@ def COBA(
 
     **Arguments:** `n` neurons (>= 5); `key` builds the connectivity; connection probability
     `p`, or `in_degree` inputs per neuron (80% from E) for scaling studies; weights in nS;
-    `drive` in pA. **Returns:** a `Network` with populations `"E"` and `"I"`.
+    `drive` in pA; `procedural=True` regenerates synapses from seeds (needs `in_degree`).
+    **Returns:** a `Network` with populations `"E"` and `"I"`.
     """
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-60.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
     return excitatory_inhibitory_network(
-        n, key=key, p=p, in_degree=in_degree, neuron=lif,
+        n,
+        key=key,
+        p=p,
+        in_degree=in_degree,
+        neuron=lif,
         weights={"E": w_exc, "I": w_inh},
         outputs={"E": COBAOutput(e_rev=0.0), "I": COBAOutput(e_rev=-80.0)},
         drive=drive,
+        procedural=procedural,
     )
 
 
@@ -142,7 +171,11 @@ def CUBA(
     """
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-49.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
     return excitatory_inhibitory_network(
-        n, key=key, p=p, in_degree=in_degree, neuron=lif,
+        n,
+        key=key,
+        p=p,
+        in_degree=in_degree,
+        neuron=lif,
         weights={"E": w_exc, "I": w_inh},
         outputs={"E": CUBAOutput(), "I": CUBAOutput()},
     )
