@@ -48,3 +48,13 @@ def test_fixed_in_degree_option_gives_exact_in_degree():
 def test_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         bs.models.COBA(key=jr.key(0), **kwargs)
+
+
+def test_procedural_coba_keeps_the_mean_in_degree_and_fires():
+    net = bs.models.COBA(n=1000, in_degree=80, procedural=True, key=jr.key(0))
+    _, post, _, _ = net.synapse_graph().global_edges()
+    assert abs(np.bincount(post, minlength=1000).mean() - 80.0) < 1.0
+    result = bs.simulate(net, 100.0, 0.1, key=jr.key(1))
+    assert 5.0 < float(result.rates["E"]) < 60.0
+    with pytest.raises(ValueError, match="`procedural=True` needs `in_degree`"):
+        bs.models.COBA(n=1000, procedural=True, key=jr.key(0))
