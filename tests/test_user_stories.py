@@ -170,3 +170,14 @@ def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
         return bs.simulate(net, 20.0, 0.1, key=jr.key(0)).rasters["out"].sum()
 
     assert float(jax.jit(spike_loss)(1.0)) > 0 and float(jax.grad(spike_loss)(1.0)) > 0
+
+
+def test_story_4_exact_spike_times_with_diffrax_events():
+    with jax.enable_x64(True):
+        lif = bs.LIF(e_leak=-70.0, t_ref=2.0)
+        y0 = bs.LIFState(v=jnp.full(1, -70.0), refractory=jnp.zeros(1))
+        times, count = bs.spike_times(lif, y0, 300.0, 50.0)
+        tau_m, v_inf = 20.0, -70.0 + 300.0 / 10.0
+        first = tau_m * np.log((v_inf + 70.0) / (v_inf + 50.0))  # from -70 mV to threshold
+        assert int(count) >= 2
+        assert abs(float(times[0]) - first) < 1e-6
