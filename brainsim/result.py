@@ -32,8 +32,10 @@ class SimulationResult(eqx.Module):
     - `traces`: per monitor name (`"E.v"`), samples of shape `(n_samples, n_recorded)`.
     - `trace_every`: per monitor name, steps between samples.
     - `final_state`: the `NetworkState` after the last step (pass it as `initial_state`).
-    - `overflow_steps`: per projection, steps whose active rows exceeded the event buffer (the
-      exact slow path ran; nothing was dropped).
+    - `overflow_steps`: per projection, steps whose active rows exceeded the event operator's
+      `max_active` buffer. The pure-JAX reference then took its exact slow path (nothing is
+      dropped); the native CPU kernel has no buffer, so there the count only says how often the
+      reference would have slowed down.
     """
 
     dt: float = eqx.field(static=True)
