@@ -187,8 +187,8 @@ class Network(eqx.Module):
     - `projections`: sequence of `Projection`; rules are built here with `key`.
     - `inputs`: sequence of inputs (`ConstantCurrent`, `CurrentFunction`, `PoissonInput`,
       `SpikeTimes`), each naming its `target` population.
-    - `key`: needed when any projection's connectivity is a rule; projection `i` is built with
-      `jax.random.fold_in(key, i)`.
+    - `key`: needed when any projection's connectivity is a random rule (or has a delay rule);
+      projection `i` is built with `jax.random.fold_in(key, i)`.
     """
 
     populations: tuple[Population, ...]
@@ -217,12 +217,13 @@ class Network(eqx.Module):
                     )
             conn = proj.connectivity
             if isinstance(conn, AbstractConnectivityRule):
-                if key is None:
+                if key is None and conn.random:
                     raise ValueError(
-                        f"projection `{proj.name}` has a connectivity rule; pass `key=` to "
-                        "`Network` so it can be built."
+                        f"projection `{proj.name}` has a random connectivity rule; pass `key=` "
+                        "to `Network` so it can be built."
                     )
-                conn = conn.build(sizes[proj.pre], sizes[proj.post], key=jr.fold_in(key, index))
+                rule_key = jr.key(0) if key is None else jr.fold_in(key, index)  # unused if not random
+                conn = conn.build(sizes[proj.pre], sizes[proj.post], key=rule_key)
             if (conn.n_pre, conn.n_post) != (sizes[proj.pre], sizes[proj.post]):
                 raise ValueError(
                     f"projection `{proj.name}`: connectivity is {conn.n_pre} x {conn.n_post} but "

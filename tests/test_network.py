@@ -23,9 +23,15 @@ def test_duplicate_names_rejected():
         bs.Network([_pop("A"), _pop("A")])
 
 
+def test_deterministic_rules_need_no_key():
+    proj = bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA())
+    net = bs.Network([_pop("A")], [proj])
+    np.testing.assert_array_equal(np.asarray(bs.ops.to_dense(net.projections[0].connectivity)), np.eye(3))
+
+
 def test_rule_without_key_rejected():
     proj = bs.Projection("A", "A", bs.FixedProbability(0.5, weight=1.0), bs.ExponentialSynapse(), bs.CUBA())
-    with pytest.raises(ValueError, match="pass `key=`"):
+    with pytest.raises(ValueError, match="random connectivity rule; pass `key=`"):
         bs.Network([_pop("A")], [proj])
 
 

@@ -12,6 +12,7 @@ projection goes from a population to itself; the rule cannot tell, so the caller
 """
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -25,7 +26,13 @@ from ._sampling import bernoulli_pairs, distinct_per_row, indptr_from_sorted_row
 
 
 class AbstractConnectivityRule(eqx.Module):
-    """A wiring rule; `build` turns it into a connectivity format."""
+    """A wiring rule; `build` turns it into a connectivity format.
+
+    `random` (a class attribute) says whether `build` draws from its key; deterministic rules
+    (`OneToOne`, `AllToAll`, `FromArrays`) can be built by a `Network` given no key.
+    """
+
+    random: ClassVar[bool] = True
 
     @abc.abstractmethod
     def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> AbstractConnectivity:
@@ -204,6 +211,8 @@ class OneToOne(AbstractConnectivityRule):
     **Returns** (`build`): `ELL` with one target per row.
     """
 
+    random: ClassVar[bool] = False
+
     weight: Float[Array, ""] = eqx.field(converter=_as_weight)
 
     def __check_init__(self):
@@ -212,9 +221,7 @@ class OneToOne(AbstractConnectivityRule):
     def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> ELL:
         n_pre, n_post = _sizes(n_pre, n_post)
         if n_pre != n_post:
-            raise ValueError(
-                f"`OneToOne` needs `n_pre` == `n_post`; got n_pre={n_pre} and n_post={n_post}."
-            )
+            raise ValueError(f"`OneToOne` needs `n_pre` == `n_post`; got n_pre={n_pre} and n_post={n_post}.")
         return ELL(np.arange(n_pre, dtype=np.int32)[:, None], self.weight, n_post)
 
 
@@ -227,6 +234,8 @@ class AllToAll(AbstractConnectivityRule):
 
     **Returns** (`build`): `Dense`, shape `(n_pre, n_post)`.
     """
+
+    random: ClassVar[bool] = False
 
     weight: Float[Array, ""] = eqx.field(converter=_as_weight)
     allow_self_connections: bool = True
@@ -255,6 +264,8 @@ class FromArrays(AbstractConnectivityRule):
     **Returns** (`build`): `CSR` (synapses reordered by `pre`, stable).
     """
 
+    random: ClassVar[bool] = False
+
     pre: Int[np.ndarray, " n_synapses"] = eqx.field(converter=np.asarray)
     post: Int[np.ndarray, " n_synapses"] = eqx.field(converter=np.asarray)
     weight: Float[Array, ""] | Float[Array, " n_synapses"] = eqx.field(converter=_as_weight)
@@ -264,13 +275,11 @@ class FromArrays(AbstractConnectivityRule):
         for name, value in (("pre", self.pre), ("post", self.post)):
             if value.ndim != 1 or not np.issubdtype(value.dtype, np.integer):
                 raise ValueError(
-                    f"`{name}` must be a 1-D integer array; got shape {value.shape} and dtype "
-                    f"{value.dtype}."
+                    f"`{name}` must be a 1-D integer array; got shape {value.shape} and dtype {value.dtype}."
                 )
         if self.post.shape != self.pre.shape:
             raise ValueError(
-                f"`post` must have the same length as `pre` ({self.pre.shape[0]}); got "
-                f"{self.post.shape[0]}."
+                f"`post` must have the same length as `pre` ({self.pre.shape[0]}); got {self.post.shape[0]}."
             )
         if self.weight.shape not in ((), self.pre.shape):
             raise ValueError(
