@@ -31,6 +31,7 @@ from .constraints import (
     loihi_axon_bits as loihi_axon_bits,
     minimum_cores as minimum_cores,
     partition_fits as partition_fits,
+    search_core_count as search_core_count,
 )
 from .cost import CostReport as CostReport, cost_report as cost_report
 from .mapping import (

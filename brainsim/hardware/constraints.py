@@ -218,6 +218,10 @@ def partition_fits(graph: NeuronGraph, part: Int[np.ndarray, " n"], chip: Chip) 
 
     Placement-dependent limits (router tables, per-chip SDRAM) and TrueNorth's one-target
     rule (which needs splitter neurons, not a better partition) are not checked here."""
+    return not _partition_violations(graph, part, chip)
+
+
+def _partition_violations(graph: NeuronGraph, part, chip: Chip) -> list:
     n_parts = int(part.max()) + 1
     flat = chip.replace(
         width=n_parts,
@@ -228,4 +232,56 @@ def partition_fits(graph: NeuronGraph, part: Int[np.ndarray, " n"], chip: Chip) 
         sdram_bytes_per_chip=None,
         targets_per_neuron=None,
     )
-    return not check_constraints(graph, part, flat)
+    return check_constraints(graph, part, flat)
+
+
+def search_core_count(
+    graph: NeuronGraph, chip: Chip, partition_fn, *, grow: float = 1.15, resolution: float = 0.02
+) -> tuple[Int[np.ndarray, " n"], list[int]]:
+    """The fewest cores `k` (to within `resolution`, relative) for which `partition_fn(k)` meets
+    every per-core limit: gallop up from `minimum_cores` by `grow` until a partition fits, then
+    bisect between the last failure and the first fit (about 6-9 partitions on W-M100k, instead
+    of one per few percent). Feasibility is not strictly monotone in `k`, so the result is the
+    smallest fitting count the search saw, not a proof that fewer cannot fit.
+
+    **Arguments:**
+    - `partition_fn`: `k -> part`, an int array `(n_neurons,)` of part ids in `[0, k)`.
+
+    **Returns:** `(part, tried)`: the partition (part ids compacted to `0..k'-1`) and the core
+    counts tried, in order. Raises `InfeasibleMappingError` when no count up to the chip's cores
+    fits, naming the constraint the last attempt broke.
+    """
+    bound = minimum_cores(graph, chip)
+    ceiling = min(chip.n_cores, graph.n_neurons)
+    tried: list[int] = []
+    last: list = []
+
+    def attempt(k):
+        _, part = np.unique(partition_fn(k), return_inverse=True)
+        tried.append(k)
+        return part.astype(np.int64), _partition_violations(graph, part, chip)
+
+    low, k = bound - 1, bound  # `low`: the largest count known (or assumed) not to fit
+    while True:
+        if k > ceiling:
+            raise InfeasibleMappingError(
+                f"no partition with <= {chip.n_cores} cores met every limit on `{chip.name}` "
+                f"(tried {tried}); the last one broke {last[0] if last else 'nothing'} "
+                f"({len(last)} violations). The lower bound is {bound} cores; use a larger chip "
+                "(for example `generic_mesh`).",
+                tuple(last),
+                min_cores=bound,
+            )
+        best, last = attempt(k)
+        if not last:
+            break
+        low, k = k, (min(max(k + 1, math.ceil(k * grow)), ceiling) if k < ceiling else k + 1)
+    high = k
+    while high - low > max(1, int(resolution * high)):
+        mid = (low + high) // 2
+        part, violations = attempt(mid)
+        if violations:
+            low = mid
+        else:
+            high, best = mid, part
+    return best, tried

@@ -1,6 +1,5 @@
 """`Mapping` and `map_network`: run a mapper end to end (partition, place, check)."""
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from .constraints import (
     minimum_cores,
     neuron_core_pairs,
     partition_fits,
+    search_core_count,
 )
 from .network_graph import NeuronGraph
 from .partition import contiguous_slices, metis_graph, metis_partition, repair_neuron_counts, split_until_fits
@@ -67,28 +67,6 @@ def part_traffic(graph: NeuronGraph, part: Int[np.ndarray, " n"], n_parts: int) 
 def _compact(part):
     _, part = np.unique(part, return_inverse=True)
     return part.astype(np.int64)
-
-
-def _search_core_count(graph, chip, partition_fn, start: int, grow: float = 1.06):
-    """Smallest k (from `start`, growing geometrically) whose partition meets every per-core limit."""
-    k = start
-    tried = []
-    last = ()
-    while k <= min(chip.n_cores, graph.n_neurons):
-        part = _compact(partition_fn(k))
-        tried.append(k)
-        if partition_fits(graph, part, chip):
-            return part, tried
-        flat = chip.replace(width=int(part.max()) + 1, height=1, cores_per_router=1, missing_routers=())
-        last = tuple(check_constraints(graph, part, flat))
-        k = min(max(k + 1, int(math.ceil(k * grow))), max(graph.n_neurons, k + 1))
-    raise InfeasibleMappingError(
-        f"no partition with <= {chip.n_cores} cores met every limit on `{chip.name}` (tried {tried}); "
-        f"the last one broke {last[0] if last else 'nothing'} ({len(last)} violations). The lower bound "
-        f"is {minimum_cores(graph, chip)} cores; use a larger chip (for example `generic_mesh`).",
-        last,
-        min_cores=minimum_cores(graph, chip),
-    )
 
 
 def map_network(
@@ -168,7 +146,7 @@ def map_network(
             return repair_neuron_counts(graph, p, k, limit)
 
         if n_cores is None:
-            part, tried = _search_core_count(graph, chip, partition, lower)
+            part, tried = search_core_count(graph, chip, partition)
             notes.append(f"core counts tried: {tried}")
         else:
             part = _compact(partition(n_cores))

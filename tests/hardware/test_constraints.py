@@ -38,3 +38,37 @@ def test_violation_names_core_and_limit():
     chip = hw.generic_mesh(2, 1, neurons_per_core=3)
     v = hw.check_constraints(g, np.zeros(4, np.int64), chip)
     assert [(x.constraint, x.where, x.used, x.limit) for x in v] == [("neurons", "core 0", 4.0, 3.0)]
+
+
+def _ring_graph(n):
+    return hw.from_arrays(n, np.arange(n), (np.arange(n) + 1) % n)
+
+
+def _partition_needing(threshold):
+    """A partition function that breaks the neuron limit (10 per core) below `threshold` parts."""
+    n = 1000
+
+    def partition(k):
+        if k < threshold:
+            return np.zeros(n, np.int64)  # everything on one core: breaks the limit
+        return np.arange(n) * k // n  # k parts of n / k neurons
+
+    return partition
+
+
+@pytest.mark.parametrize("threshold", [100, 101, 137, 180])
+def test_core_count_search_finds_the_threshold(threshold):
+    g = _ring_graph(1000)
+    chip = hw.generic_mesh(16, 16, neurons_per_core=11)
+    part, tried = hw.search_core_count(g, chip, _partition_needing(threshold), resolution=0.0)
+    assert int(part.max()) + 1 == threshold and tried[0] == hw.minimum_cores(g, chip)
+    assert len(tried) <= 12  # gallop + bisection, not a linear scan
+    assert hw.partition_fits(g, part, chip)
+
+
+def test_core_count_search_names_the_failure():
+    g = _ring_graph(1000)
+    chip = hw.generic_mesh(10, 10, neurons_per_core=11)  # 100 cores, but the partition needs 137
+    with pytest.raises(hw.InfeasibleMappingError, match="neurons") as err:
+        hw.search_core_count(g, chip, _partition_needing(137))
+    assert err.value.min_cores == 91
