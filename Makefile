@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/coba.py --model coba --n 4000 --duration 1.0
 	$(PY) benchmarks/coba.py --model cuba --n 4000 --duration 1.0
 	$(PY) benchmarks/coba.py --model cobahh --n 4000 --duration 1.0
+	$(PY) benchmarks/mapping.py --part traffic --quick
 
 bench-peers: $(STAMP)
 	$(MAKE) -C benchmarks/peers venvs PYTHON_BRIAN=$(PYTHON_BRIAN) PYTHON_BRAINPY=$(PYTHON_BRAINPY)
