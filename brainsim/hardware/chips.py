@@ -11,6 +11,20 @@ TOPOLOGIES = ("mesh", "hexagonal")
 DELIVERIES = ("unicast", "multicast")
 SYNAPSE_FORMATS = ("loihi", "spinnaker", "truenorth")
 ENERGY_MODES = ("component", "all-in")
+ENERGY_TERMS = ("e_syn", "e_act", "e_inact", "e_msg", "e_x", "e_y", "e_rt", "p_core", "p_chip")
+"""`Chip` fields of the component energy model (pJ per event; static power in W)."""
+TIME_TERMS = (
+    "t_syn",
+    "t_act",
+    "t_inact",
+    "t_local",
+    "t_x",
+    "t_y",
+    "link_bandwidth",
+    "barrier_one",
+    "barrier_full",
+)
+"""`Chip` fields of the max-affine latency model (ns per event; spikes/ns; barrier ns)."""
 
 # Directed link directions shared by both topologies: (dx, dy) per direction index.
 # Mesh uses E, N, W, S (0, 2, 3, 5); the SpiNNaker triangular lattice uses all six.

@@ -218,10 +218,12 @@ def partition_fits(graph: NeuronGraph, part: Int[np.ndarray, " n"], chip: Chip) 
 
     Placement-dependent limits (router tables, per-chip SDRAM) and TrueNorth's one-target
     rule (which needs splitter neurons, not a better partition) are not checked here."""
-    return not _partition_violations(graph, part, chip)
+    return not partition_violations(graph, part, chip)
 
 
-def _partition_violations(graph: NeuronGraph, part, chip: Chip) -> list:
+def partition_violations(graph: NeuronGraph, part: Int[np.ndarray, " n"], chip: Chip) -> list[Violation]:
+    """The per-core violations of `part` (ids `0..k-1`) if each part were one core of `chip`
+    (placement-dependent limits left out, as in `partition_fits`)."""
     n_parts = int(part.max()) + 1
     flat = chip.replace(
         width=n_parts,
@@ -259,7 +261,7 @@ def search_core_count(
     def attempt(k):
         _, part = np.unique(partition_fn(k), return_inverse=True)
         tried.append(k)
-        return part.astype(np.int64), _partition_violations(graph, part, chip)
+        return part.astype(np.int64), partition_violations(graph, part, chip)
 
     low, k = bound - 1, bound  # `low`: the largest count known (or assumed) not to fit
     while True:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from jaxtyping import Float, Int
 
-from .chips import Chip
+from .chips import ENERGY_TERMS, TIME_TERMS, Chip
 from .constraints import CoreUsage, Violation, check_constraints, core_usage
 from .network_graph import NeuronGraph
 from .route import core_router, hop_counts, route_links, router_table_entries
@@ -270,23 +270,9 @@ def cost_report(
     }
     if entries is not None:
         utilisation["router_entries"] = float(entries.max() / chip.router_entries.value)
-    used_terms = (
-        ["e_syn"]
-        if chip.energy_mode == "all-in"
-        else ["e_syn", "e_act", "e_inact", "e_msg", "e_x", "e_y", "e_rt", "p_core", "p_chip"]
-    )
+    used_terms = ["e_syn"] if chip.energy_mode == "all-in" else list(ENERGY_TERMS)
     if chip.fixed_step is None:
-        used_terms += [
-            "t_syn",
-            "t_act",
-            "t_inact",
-            "t_local",
-            "t_x",
-            "t_y",
-            "link_bandwidth",
-            "barrier_one",
-            "barrier_full",
-        ]
+        used_terms += TIME_TERMS
     consts = chip.constants()
     nz = np.flatnonzero(load)
     return CostReport(

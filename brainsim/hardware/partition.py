@@ -16,7 +16,7 @@ import pymetis
 from jaxtyping import Int
 
 from .chips import Chip
-from .constraints import check_constraints, loihi_axon_bits, neuron_core_pairs
+from .constraints import loihi_axon_bits, neuron_core_pairs, partition_violations
 from .network_graph import NeuronGraph
 
 
@@ -235,16 +235,7 @@ def violating_parts(graph: NeuronGraph, part: Int[np.ndarray, " n"], chip: Chip)
     """Bool array `(n_parts,)`: parts breaking a per-core limit if each were one core."""
     n_parts = int(part.max()) + 1
     bad = np.zeros(n_parts, bool)
-    flat = chip.replace(
-        width=n_parts,
-        height=1,
-        cores_per_router=1,
-        missing_routers=(),
-        router_entries=None,
-        sdram_bytes_per_chip=None,
-        targets_per_neuron=None,
-    )
-    for v in check_constraints(graph, part, flat):
+    for v in partition_violations(graph, part, chip):
         if v.where.startswith("core "):
             bad[int(v.where.split()[1])] = True
     return bad

@@ -9,7 +9,7 @@ datasheet v0.03; NL nengo-loihi; SANA SANA-FE `arch/loihi.yaml` and Boyle et al.
 
 import dataclasses
 
-from .chips import Chip
+from .chips import ENERGY_TERMS, TIME_TERMS, Chip
 from .provenance import Constant, unknown
 
 C = Constant
@@ -88,29 +88,7 @@ def _loihi_fitted() -> Chip:
 
 def _loihi2() -> Chip:
     base = _loihi()
-    inherit = {
-        name: getattr(base, name).inherited_from("loihi")
-        for name in (
-            "e_syn",
-            "e_act",
-            "e_inact",
-            "e_msg",
-            "e_x",
-            "e_y",
-            "e_rt",
-            "p_core",
-            "p_chip",
-            "t_syn",
-            "t_act",
-            "t_inact",
-            "t_local",
-            "t_x",
-            "t_y",
-            "link_bandwidth",
-            "barrier_one",
-            "barrier_full",
-        )
-    }
+    inherit = {name: getattr(base, name).inherited_from("loihi") for name in ENERGY_TERMS + TIME_TERMS}
     return dataclasses.replace(
         base,
         name="loihi2",
