@@ -245,7 +245,9 @@ def main(argv=None):
     parser.add_argument("--part", choices=("traffic", "feasibility", "coba"), default="traffic")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
-    parser.add_argument("--budget", type=float, default=60.0, help="mapper time cap, s")
+    parser.add_argument(
+        "--budget", type=float, default=50.0, help="mapper time cap, s (a refinement round may overrun it)"
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     run = {"traffic": run_traffic, "feasibility": run_feasibility, "coba": run_coba}[args.part]

@@ -130,10 +130,9 @@ def refine_assignment(
         prev = (h, core.copy())
         p_start = np.searchsorted(pu, np.arange(n))
         p_len = np.searchsorted(pu, np.arange(n), side="right") - p_start
-        # candidates (v, b): cores of synaptic partners, near and different from core(v)
-        cv = np.concatenate([pre, post])
-        cb = np.concatenate([core[post], core[pre]])
-        ck = _unique_counts(cv * c_tot + cb)[0]
+        # candidates (v, b): cores of synaptic partners, near and different from core(v); the
+        # (neuron, target core) pairs are `key` already, so only the reverse pairs need a pass
+        ck = np.union1d(key, _unique_counts(post * c_tot + core[pre])[0])
         cv, cb = ck // c_tot, ck % c_tot
         ok = (cb != core[cv]) & (dist[core[cv], cb] <= max_move_distance) & used[cb]
         cv, cb = cv[ok], cb[ok]
