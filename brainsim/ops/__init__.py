@@ -1,7 +1,11 @@
-"""Connectivity formats and the event-driven operators that propagate spikes through them."""
+"""Connectivity formats and the event-driven operators that propagate spikes through them.
+
+`event_matvec(..., kernel=...)` chooses among `KERNELS`; the Pallas kernel (`kernel="pallas"`)
+lives in `brainsim.ops.pallas_event`, imported on first use."""
 
 from .delayed import event_scatter_delayed as event_scatter_delayed
 from .event import (
+    KERNELS as KERNELS,
     active_count_exceeds_buffer as active_count_exceeds_buffer,
     event_matvec as event_matvec,
 )

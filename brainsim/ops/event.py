@@ -29,10 +29,15 @@ from jaxtyping import Array, Bool, Float, Int
 from . import _native
 from .formats import CSR, ELL, AbstractConnectivity, Dense, _csr_rows
 
-KERNELS = ("auto", "reference", "native")
+KERNELS = ("auto", "reference", "native", "pallas")
 """`kernel=` choices of `event_matvec`: `"auto"` (the native CPU kernel where it is built and the
 platform is CPU, else the reference), `"reference"` (pure JAX, any backend: the ground truth),
-`"native"` (like `"auto"`, but an error if the native library is missing)."""
+`"native"` (like `"auto"`, but an error if the native library is missing), `"pallas"` (the Pallas
+kernel of `brainsim/ops/pallas_event.py` for `CSR` and `ELL`: compiled with Triton on GPU, in
+Pallas interpret mode elsewhere, which is slow and meant for testing).
+
+`"auto"` never picks `"pallas"`: on GPU it takes the reference, because the Pallas kernel has
+not been measured to beat the XLA reference there (`benchmarks/gpu_event.py` measures it)."""
 
 _BLOCK = 64  # spikes per block in the active-row compaction
 
@@ -51,9 +56,15 @@ def event_matvec(
     - `conn`: a connectivity format (`Dense`, `CSR`, `ELL`).
     - `spikes`: presynaptic values, shape `(n_pre,)`: 0/1 spikes, or any float (graded inputs,
       surrogate spikes). Entries exactly 0 are skipped.
-    - `kernel`: `"auto"`, `"reference"` or `"native"` (see `KERNELS`). The native CPU kernel
-      (C++ through `jax.ffi`) scans the spike vector once and propagates active rows, with no
-      buffer; it gives the reference's result up to float summation order and shares its VJP.
+    - `kernel`: `"auto"`, `"reference"`, `"native"` or `"pallas"` (see `KERNELS`). The native
+      CPU kernel (C++ through `jax.ffi`) scans the spike vector once and propagates active rows,
+      with no buffer; it gives the reference's result up to float summation order and shares its
+      VJP. `"pallas"` (`CSR`, `ELL`) is a Pallas kernel: Triton on GPU, interpret mode on other
+      backends; blocks of presynaptic rows, inactive rows skipped, atomic adds into the output,
+      no buffer; same result up to summation order, same VJP. `"auto"` selects the native kernel
+      on CPU and the reference on every other backend, GPU included (the Pallas kernel is not
+      selected automatically until measured faster there). Both kernels cover float32 and
+      float64; other dtypes take the reference. `Dense` always takes a matrix product.
 
     **Returns:** `y`, shape `(n_post,)`, in the weights' unit (nS or pA), with the dtype of
     `weights` and `spikes` combined.
@@ -88,7 +99,7 @@ def _(conn, spikes):
 
 @event_matvec.register(Dense)
 def _(conn: Dense, spikes, *, kernel: str = "auto"):
-    _use_native(kernel, spikes.dtype)  # validates `kernel`; a dense product has no native kernel
+    _select_kernel(kernel, spikes.dtype)  # validates `kernel`; a dense product has no kernel
     return spikes @ conn.weights
 
 
@@ -106,7 +117,7 @@ def _(conn: CSR, spikes, *, kernel: str = "auto"):
         conn.n_post,
         conn.max_active,
         conn.max_row_length,
-        _use_native(kernel, dtype),
+        _select_kernel(kernel, dtype),
     )
 
 
@@ -115,32 +126,49 @@ def _(conn: ELL, spikes, *, kernel: str = "auto"):
     dtype = jnp.result_type(conn.weights, spikes)
     weights, spikes = conn.weights.astype(dtype), spikes.astype(dtype)
     return _ell_matvec(
-        conn.targets, weights, spikes, conn.n_post, conn.max_active, _use_native(kernel, dtype)
+        conn.targets, weights, spikes, conn.n_post, conn.max_active, _select_kernel(kernel, dtype)
     )
 
 
-def _use_native(kernel: str, dtype) -> bool:
-    """Whether to emit the native CPU kernel (it is then used on CPU, the reference elsewhere)."""
+def _select_kernel(kernel: str, dtype) -> str:
+    """Which implementation `CSR`/`ELL` emit: `"reference"`, `"native"` (then used on CPU, the
+    reference elsewhere) or `"pallas"`. Validates `kernel`."""
     if kernel not in KERNELS:
         raise ValueError(f"`kernel` must be one of {KERNELS}; got {kernel!r}.")
     if kernel == "reference" or jnp.dtype(dtype) not in (jnp.float32, jnp.float64):
-        return False
+        return "reference"
+    if kernel == "pallas":
+        return "pallas"
     if kernel == "native" and not _native.available():
         raise RuntimeError(
             f"`kernel='native'`: the native CPU kernels are unavailable "
             f"({_native.unavailable_reason()}); reinstall brainsim with a C++ compiler."
         )
-    return _native.request()
+    return "native" if _native.request() else "reference"
 
 
-def _on_cpu(native, reference, use_native: bool, *operands):
-    """`native(*operands)` when computing on the CPU backend (and `use_native`), else
-    `reference(*operands)`. Decided when tracing, from `jax.default_backend()`: a
+def _use_native(kernel: str, dtype) -> bool:
+    """Whether to emit the native CPU kernel; validates `kernel` (used by other formats)."""
+    return _select_kernel(kernel, dtype) == "native"
+
+
+def _dispatch(implementation: str, native, pallas, reference, *operands):
+    """Run the selected implementation on `operands`. `"native"` runs when computing on the CPU
+    backend, else the reference. Decided when tracing, from `jax.default_backend()`: a
     `lax.platform_dependent` would keep both branches inside `lax.scan` bodies and compile the
-    reference for nothing (0.5 s more compile time for the COBA network)."""
-    if use_native and jax.default_backend() == "cpu":
+    reference for nothing (0.5 s more compile time for the COBA network). `"pallas"` runs on any
+    backend (interpret mode off GPU, decided in `pallas_event`)."""
+    if implementation == "pallas":
+        return pallas(*operands)
+    if implementation == "native" and jax.default_backend() == "cpu":
         return native(*operands)
     return reference(*operands)
+
+
+def _pallas_event():
+    from . import pallas_event  # imported when first used, as `kernel="pallas"` is opt-in
+
+    return pallas_event
 
 
 # -- active-row compaction -----------------------------------------------------------------------
@@ -219,20 +247,21 @@ def _csr_all(indptr, indices, weights, spikes, *, n_post):
 
 
 @ft.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7))
-def _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, native):
+def _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, impl):
     sparse = ft.partial(_csr_sparse, n_post=n_post, max_row_length=max_row_length)
     exact = ft.partial(_csr_all, n_post=n_post)
     reference = lambda *ops: _smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
     kernel = lambda *ops: _native.csr_event_matvec_call(*ops, n_post)  # noqa: E731
-    return _on_cpu(kernel, reference, native, indptr, indices, weights, spikes)
+    pallas = lambda *ops: _pallas_event().csr_event_matvec(*ops, n_post, max_row_length)  # noqa: E731
+    return _dispatch(impl, kernel, pallas, reference, indptr, indices, weights, spikes)
 
 
-def _csr_matvec_fwd(indptr, indices, weights, spikes, n_post, max_active, max_row_length, native):
-    out = _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, native)
+def _csr_matvec_fwd(indptr, indices, weights, spikes, n_post, max_active, max_row_length, impl):
+    out = _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, impl)
     return out, (indptr, indices, weights, spikes)
 
 
-def _csr_matvec_bwd(n_post, max_active, max_row_length, native, residuals, g):
+def _csr_matvec_bwd(n_post, max_active, max_row_length, impl, residuals, g):
     indptr, indices, weights, spikes = residuals
     n_pre = spikes.shape[0]
     pre = _csr_rows(indptr, indices.shape[0])
@@ -265,20 +294,21 @@ def _ell_all(targets, weights, spikes, *, n_post):
 
 
 @ft.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
-def _ell_matvec(targets, weights, spikes, n_post, max_active, native):
+def _ell_matvec(targets, weights, spikes, n_post, max_active, impl):
     sparse = ft.partial(_ell_sparse, n_post=n_post)
     exact = ft.partial(_ell_all, n_post=n_post)
     reference = lambda *ops: _smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
     kernel = lambda *ops: _native.ell_event_matvec_call(*ops, n_post)  # noqa: E731
-    return _on_cpu(kernel, reference, native, targets, weights, spikes)
+    pallas = lambda *ops: _pallas_event().ell_event_matvec(*ops, n_post)  # noqa: E731
+    return _dispatch(impl, kernel, pallas, reference, targets, weights, spikes)
 
 
-def _ell_matvec_fwd(targets, weights, spikes, n_post, max_active, native):
-    out = _ell_matvec(targets, weights, spikes, n_post, max_active, native)
+def _ell_matvec_fwd(targets, weights, spikes, n_post, max_active, impl):
+    out = _ell_matvec(targets, weights, spikes, n_post, max_active, impl)
     return out, (targets, weights, spikes)
 
 
-def _ell_matvec_bwd(n_post, max_active, native, residuals, g):
+def _ell_matvec_bwd(n_post, max_active, impl, residuals, g):
     targets, weights, spikes = residuals
     g_padded = jnp.concatenate([g, jnp.zeros(1, g.dtype)])  # padding target n_post sees 0
     g_synapse = g_padded[targets]  # (n_pre, k)
