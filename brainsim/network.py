@@ -23,6 +23,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 from ._custom_types import Spikes
 from ._validation import require_positive_int
 from .connect import AbstractConnectivityRule, AbstractDelayRule
+from .connect._keys import fold_in, zero_key
 from .dynamics import (
     AbstractCurrentInput,
     AbstractEventInput,
@@ -222,7 +223,8 @@ class Network(eqx.Module):
                         f"projection `{proj.name}` has a random connectivity rule; pass `key=` "
                         "to `Network` so it can be built."
                     )
-                rule_key = jr.key(0) if key is None else jr.fold_in(key, index)  # unused if not random
+                # Keys derived on the host (bit-identical to `jr.fold_in`): no eager compilation.
+                rule_key = zero_key() if key is None else fold_in(key, index)  # unused if not random
                 conn = conn.build(sizes[proj.pre], sizes[proj.post], key=rule_key)
             if (conn.n_pre, conn.n_post) != (sizes[proj.pre], sizes[proj.post]):
                 raise ValueError(
@@ -422,7 +424,7 @@ def _with_drawn_delays(proj: Projection, key, index: int) -> Projection:
             raise ValueError(
                 f"projection `{proj.name}` has a delay rule; pass `key=` to `Network` so it can be drawn."
             )
-        delays = delays.draw(conn, key=jr.fold_in(jr.fold_in(key, index), 1))
+        delays = delays.draw(conn, key=fold_in(fold_in(key, index), 1))
     stored_pre, stored_post = synapse_endpoints(conn)
     if delays.shape != stored_pre.shape:
         raise ValueError(

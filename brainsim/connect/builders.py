@@ -15,6 +15,7 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -22,7 +23,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._validation import require_in_range, require_nonnegative_int, require_positive_int
 from ..ops.formats import CSR, ELL, AbstractConnectivity, Dense
-from ._sampling import bernoulli_pairs, distinct_per_row, indptr_from_sorted_rows, sort_pairs_by_pre
+from ._sampling import bernoulli_csr, distinct_per_row, indptr_from_rows, transpose_rows
 
 
 class AbstractConnectivityRule(eqx.Module):
@@ -49,7 +50,9 @@ class AbstractConnectivityRule(eqx.Module):
 def _as_weight(weight) -> Array:
     """A weight as an array; a Python number becomes a float32 scalar."""
     if isinstance(weight, int | float) and not isinstance(weight, bool):
-        return jnp.asarray(weight, jnp.float32)
+        return jax.device_put(np.float32(weight))  # compiles nothing, unlike `jnp.asarray`
+    if isinstance(weight, np.ndarray | np.generic):
+        return jax.device_put(weight)
     return jnp.asarray(weight)
 
 
@@ -115,17 +118,10 @@ class FixedProbability(AbstractConnectivityRule):
 
     def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> CSR:
         n_pre, n_post = _sizes(n_pre, n_post)
-        pre, post = bernoulli_pairs(_numpy_rng(key), n_pre, n_post, self.p)
-        if not self.allow_self_connections:
-            keep = pre != post
-            pre, post = pre[keep], post[keep]
-        return CSR(
-            indptr_from_sorted_rows(pre, n_pre),
-            post.astype(np.int32),
-            self.weight,
-            n_post,
-            max_active=self.max_active,
+        indptr, indices = bernoulli_csr(
+            _numpy_rng(key), n_pre, n_post, self.p, exclude_diagonal=not self.allow_self_connections
         )
+        return CSR(indptr, indices, self.weight, n_post, max_active=self.max_active)
 
 
 class FixedInDegree(AbstractConnectivityRule):
@@ -158,7 +154,8 @@ class FixedInDegree(AbstractConnectivityRule):
         sources = distinct_per_row(
             _numpy_rng(key), n_post, self.k, n_pre, exclude_diagonal=not self.allow_self_connections
         )  # (n_post, k): presynaptic partners of each postsynaptic neuron
-        indptr, indices = sort_pairs_by_pre(sources, n_pre)
+        indptr, indices = transpose_rows(sources, n_pre)
+        del sources  # before the indices are copied to the device
         return CSR(
             indptr,
             indices,
@@ -297,11 +294,10 @@ class FromArrays(AbstractConnectivityRule):
                     f"{value.min()} and max {value.max()}."
                 )
         order = np.argsort(self.pre, kind="stable")
-        pre = self.pre[order]
-        weight = self.weight if self.weight.ndim == 0 else self.weight[jnp.asarray(order)]
+        weight = self.weight if self.weight.ndim == 0 else np.asarray(self.weight)[order]  # host gather
         return CSR(
-            indptr_from_sorted_rows(pre, n_pre),
-            self.post[order].astype(np.int32),
+            indptr_from_rows(self.pre, n_pre),
+            self.post[order].astype(np.int32, copy=False),
             weight,
             n_post,
             max_active=self.max_active,

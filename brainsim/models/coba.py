@@ -18,11 +18,11 @@ uniform in $[-60, -50)$ mV, synapses at rest, one-step spike-to-synapse latency,
     ```
 """
 
-import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
 from .._validation import require_in_range, require_positive_int
 from ..connect import FixedInDegree, FixedProbability
+from ..connect._keys import fold_in
 from ..dynamics import (
     COBA as COBAOutput,
     CUBA as CUBAOutput,
@@ -66,7 +66,7 @@ def excitatory_inhibitory_network(
             raise ValueError("`procedural=True` needs `in_degree` (the mean inputs per neuron).")
         rules = {
             (src, dst): Procedural(
-                jr.fold_in(key, index),
+                fold_in(key, index),  # = jax.random.fold_in, computed on the host
                 sizes[src],
                 sizes[dst],
                 degree=round(in_degree * sizes[dst] / n),

@@ -227,16 +227,23 @@ def _as_index_array(name: str, value) -> Array:
         and (concrete.max() > _INT32_MAX or concrete.min() < -_INT32_MAX)
     ):
         raise ValueError(f"`{name}` must fit in int32; got max {concrete.max()}.")
-    if concrete is not None:
-        return jnp.asarray(concrete.astype(np.int32, copy=False))
-    return value.astype(jnp.int32)
+    if concrete is None:
+        return value.astype(jnp.int32)
+    if isinstance(value, jax.Array) and value.dtype == jnp.int32:
+        return value
+    # `device_put` copies once and compiles nothing; `jnp.asarray` would compile a conversion per
+    # shape and hold two copies at once.
+    return jax.device_put(concrete.astype(np.int32, copy=False))
 
 
 def _as_weights(value) -> Array:
     """Weights as a floating array; a Python number becomes a float32 scalar."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return jnp.asarray(value, jnp.float32)
-    value = jnp.asarray(value)
+        return jax.device_put(np.float32(value))
+    if isinstance(value, np.ndarray | np.generic):
+        value = jax.device_put(value)  # no compiled conversion (see `_as_index_array`)
+    else:
+        value = jnp.asarray(value)
     require_floating("weights", value)
     return value
 
