@@ -93,6 +93,7 @@ def _kernel(name: str, source: str) -> Extension:
 setup(
     ext_modules=[
         _kernel("_event_kernels", "event_kernels.cc"),
+        _kernel("_network_kernels", "network_kernels.cc"),
     ],
     cmdclass={"build_ext": OptionalNativeBuild},
 )

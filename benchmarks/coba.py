@@ -1,10 +1,13 @@
 """COBA / CUBA / COBAHH benchmark: one JSON line per run.
 
     python benchmarks/coba.py --model coba --n 4000 --duration 1.0 [--in-degree 80] [--repeats 3]
+        [--engine auto|generic|fused]
 
 `duration` is in seconds of biological time. build_s: network construction; compile_s: first
 call minus a warm call; run_s: median over `--repeats` warm calls (simulation loop, spikes recorded
-as population counts only, as the peers do).
+as population counts only, as the peers do). `engine` is `simulate`'s engine: `auto` (the
+fused native CPU kernel where the network qualifies, else generic), `generic` or `fused`; the
+JSON line reports the engine requested and the one that ran.
 """
 
 import argparse
@@ -20,7 +23,7 @@ import jax.random as jr
 import brainsim as bs
 
 
-def run(model, n, duration_s, in_degree, repeats, seed, procedural=False):
+def run(model, n, duration_s, in_degree, repeats, seed, procedural=False, engine="auto"):
     builders = {"coba": bs.models.COBA, "cuba": bs.models.CUBA, "cobahh": bs.models.COBAHH}
     key_net, key_sim = jr.split(jr.key(seed))
     start = time.perf_counter()
@@ -32,7 +35,7 @@ def run(model, n, duration_s, in_degree, repeats, seed, procedural=False):
 
     def once():
         start = time.perf_counter()
-        result = bs.simulate(network, duration, 0.1, key=key_sim, record_spikes=False)
+        result = bs.simulate(network, duration, 0.1, key=key_sim, record_spikes=False, engine=engine)
         jax.block_until_ready(result.final_state)
         return time.perf_counter() - start, result
 
@@ -41,6 +44,8 @@ def run(model, n, duration_s, in_degree, repeats, seed, procedural=False):
     run_s = statistics.median(r[0] for r in runs)
     result = runs[0][1]
     spikes = int(sum(int(c.sum()) for c in result.spike_counts.values()))
+    plan, _ = bs.fused_plan(network, (), ())
+    ran = "generic" if engine == "generic" or plan is None else "fused"
     return {
         "model": model,
         "n": n,
@@ -48,6 +53,8 @@ def run(model, n, duration_s, in_degree, repeats, seed, procedural=False):
         "synapses": sum(bs.ops.n_synapses(p.connectivity) for p in network.projections),
         "procedural": procedural,
         "duration": duration_s,
+        "engine": engine,
+        "engine_used": ran,
         "dt": 0.1,
         "build_s": round(build_s, 4),
         "compile_s": round(max(first_s - run_s, 0.0), 4),
@@ -71,9 +78,17 @@ def main():
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--procedural", action="store_true", help="seed-regenerated synapses")
+    parser.add_argument("--engine", choices=["auto", "generic", "fused"], default="auto")
     args = parser.parse_args()
     result = run(
-        args.model, args.n, args.duration, args.in_degree, args.repeats, args.seed, args.procedural
+        args.model,
+        args.n,
+        args.duration,
+        args.in_degree,
+        args.repeats,
+        args.seed,
+        args.procedural,
+        args.engine,
     )
     print(json.dumps(result))
 

@@ -58,6 +58,7 @@ from .dynamics import (
     SynapticInput as SynapticInput,
     spike_fn as spike_fn,
 )
+from .fused import FusedPlan as FusedPlan, fused_plan as fused_plan
 from .graph import ProjectionGraph as ProjectionGraph, SynapseGraph as SynapseGraph
 from .integrate import (
     AbstractStepper as AbstractStepper,

@@ -19,6 +19,7 @@ import numpy as np
 from jaxtyping import PRNGKeyArray
 from tqdm.auto import tqdm
 
+from .fused import FusedPlan, fused_plan, run_fused_chunk
 from .monitors import StateMonitor, as_monitor
 from .network import Network, NetworkState
 from .result import SimulationResult
@@ -26,6 +27,8 @@ from .result import SimulationResult
 _RECORD_BYTES_PER_CHUNK = 64 * 2**20
 _MAX_CHUNK_STEPS = 20_000
 _PROGRESS_MIN_STEPS = 50_000
+ENGINES = ("auto", "generic", "fused")
+"""`engine=` choices of `simulate`."""
 
 
 class NonFiniteStateError(FloatingPointError):
@@ -51,6 +54,7 @@ def simulate(
     progress: bool | None = None,
     initial_state: NetworkState | None = None,
     chunk_steps: int | None = None,
+    engine: str = "auto",
 ) -> SimulationResult:
     r"""Simulate `network` for `duration` ms with fixed step `dt` ms.
 
@@ -67,6 +71,16 @@ def simulate(
     - `initial_state`: continue from this `NetworkState` (e.g. `result.final_state`);
       default `network.init_state(key=...)`.
     - `chunk_steps`: steps per compiled chunk; default from a 64 MiB recording budget.
+    - `engine`: `"generic"` runs `Network.step` in a `lax.scan` (any model, any transformation);
+      `"fused"` runs each chunk as one native CPU call that advances the whole network (see
+      `brainsim.fused`): LIF populations (`ExponentialEuler`), `ExponentialSynapse` projections
+      with `COBA`/`CUBA` outputs, one integer delay per projection, `CSR`/`ELL` connectivity,
+      `ConstantCurrent` inputs, no `StateMonitor`s, float32, not under `jit`/`grad`/`vmap`,
+      CPU backend with the native library built; a `ValueError` names the first condition that
+      fails. `"auto"` (default) takes `"fused"` where it applies and `"generic"` otherwise.
+      Both compute the same step with the same floating-point operations, so they give the same
+      spikes and final state, and a run can continue from either engine's `final_state` on
+      the other.
 
     **Returns:** a `SimulationResult` (spikes, rates, traces, final state, diagnostics).
 
@@ -79,11 +93,14 @@ def simulate(
     spike_populations = _check_record_spikes(network, record_spikes)
     leaves = jtu.tree_leaves((network, key, initial_state))
     traced = any(isinstance(x, jax.core.Tracer) for x in leaves)
+    plan = _choose_engine(engine, network, monitors, spike_populations, initial_state, key)
     chunk = _chunk_length(network, monitors, spike_populations, n_steps, chunk_steps, traced)
     if progress is None:
         progress = n_steps >= _PROGRESS_MIN_STEPS and not traced
     run = _run_chunk if traced else _run_chunk_jit
     first = _run_first_chunk if traced else _run_first_chunk_jit
+    if plan is not None:
+        run, first = _run_fused_jit, _run_first_fused_jit
     start_step = 0 if initial_state is None or traced else int(initial_state.step)
 
     chunks = []
@@ -92,7 +109,7 @@ def simulate(
     done = 0
     while done < n_steps:
         length = min(chunk, n_steps - done)
-        static = (dt, length, monitors, spike_populations, traced)
+        static = (dt, length, monitors, spike_populations, traced if plan is None else plan)
         if state is None:  # initialise inside the first compiled chunk: one compilation, not two
             state, recorded = first(network, key, *static)
         else:
@@ -142,6 +159,35 @@ def _run_first_chunk(network, key, dt, length, monitors, spike_populations, diff
 
 _run_chunk_jit = eqx.filter_jit(_run_chunk)
 _run_first_chunk_jit = eqx.filter_jit(_run_first_chunk)
+
+
+def _choose_engine(engine, network, monitors, spike_populations, initial_state, key):
+    """The `FusedPlan` when the fused engine runs, `None` for the generic engine."""
+    if engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}.")
+    if engine == "generic":
+        return None
+    plan, reason = fused_plan(network, monitors, spike_populations, initial_state=initial_state, key=key)
+    if plan is None and engine == "fused":
+        raise ValueError(f"`engine='fused'` does not apply to this simulation: {reason}.")
+    return plan
+
+
+def _run_fused(network, state, key, dt, length, monitors, spike_populations, plan: FusedPlan):
+    """`length` steps of the fused engine (one native call), recorded like `_run_chunk`."""
+    state, spikes, counts, overflow, finite = run_fused_chunk(network, state, plan, dt, length)
+    spikes = {name: spikes[name] for name in spike_populations}
+    first_bad = {name: _first_false(ok) for name, ok in finite.items()}
+    return state, _Recorded(spikes, counts, {}, overflow, first_bad)
+
+
+def _run_first_fused(network, key, dt, length, monitors, spike_populations, plan: FusedPlan):
+    state = network.init_state(key=jr.fold_in(key, 0), dt=dt)
+    return _run_fused(network, state, key, dt, length, monitors, spike_populations, plan)
+
+
+_run_fused_jit = eqx.filter_jit(_run_fused)
+_run_first_fused_jit = eqx.filter_jit(_run_first_fused)
 
 
 def _sample(state: NetworkState, monitor: StateMonitor):

@@ -1,8 +1,10 @@
 """Loader for brainsim's native CPU kernels (`jax.ffi`).
 
-The shared library `_event_kernels*.so` is compiled from `event_kernels.cc` by the package's
-build (`setup.py`) at install time. It is loaded lazily, the first time a kernel is requested:
-importing brainsim never touches it. Its FFI targets are registered once, for `platform="cpu"`.
+The shared libraries `_event_kernels*.so` (event propagation, from `event_kernels.cc`) and
+`_network_kernels*.so` (the fused LIF network step of `brainsim.fused`, from
+`network_kernels.cc`) are compiled by the package's build (`setup.py`) at install time. Each is
+loaded lazily, the first time one of its kernels is requested: importing brainsim never touches
+them. Their FFI targets are registered once, for `platform="cpu"`.
 
 When the library is missing (no compiler at install time, `BRAINSIM_DISABLE_NATIVE=1`, a failed
 load), `available()` returns `False`, callers take the pure-JAX reference path, and exactly one
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 _EVENT_KERNELS = "_event_kernels"
+NETWORK_KERNELS = "_network_kernels"
+"""Library stem of the fused network kernel (`network_kernels.cc`, used by `brainsim.fused`)."""
 _LIBRARIES = {
     # library stem -> {FFI target name: exported handler symbol}
     _EVENT_KERNELS: {
@@ -36,6 +40,9 @@ _LIBRARIES = {
         "brainsim_csr_event_matvec_f64": "BrainsimCsrEventMatvecF64",
         "brainsim_ell_event_matvec_f32": "BrainsimEllEventMatvecF32",
         "brainsim_ell_event_matvec_f64": "BrainsimEllEventMatvecF64",
+    },
+    NETWORK_KERNELS: {
+        "brainsim_lif_network_steps_f32": "BrainsimLifNetworkStepsF32",
     },
 }
 

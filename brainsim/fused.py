@@ -1,0 +1,329 @@
+r"""The fused CPU engine: a whole LIF network advanced by one native call per chunk of steps.
+
+`simulate(..., engine="auto")` uses it when `fused_plan` accepts the network, and the generic
+engine (`Network.step` in a `lax.scan`: a JAX neuron update per population and one event
+operator per projection) otherwise. Both compute the same step (see `Network.step`):
+
+1. spikes emitted `delay` steps ago arrive through each projection:
+   $g_p \leftarrow g_p + \sum_{i\,\mathrm{active}} s_i w_{ij}$ (rows in order);
+2. per population $I_0 = \sum_p g_p E_p$ (COBA) or $\sum_p g_p$ (CUBA) plus the constant
+   current, $G = \sum_{p\,\mathrm{COBA}} g_p$;
+3. LIF by exponential Euler for free neurons (refractory countdown <= 1e-4 ms):
+   $a = -(g_L + G)/C_m$, $b = (g_L E_L + I_0)/C_m$,
+   $v \leftarrow v e^{a\Delta t} + b (e^{a\Delta t} - 1)/a$; refractory neurons keep $v$ and
+   count down by $\Delta t$; $v > V_\theta$ spikes, resets to $V_r$ and starts $t_\mathrm{ref}$;
+4. $g_p \leftarrow g_p e^{-\Delta t/\tau_p}$; 5. the new spikes enter the delay ring buffer.
+
+The native kernel (`brainsim/ops/_native/network_kernels.cc`) does all of it in C++ with the
+floating-point operations of the XLA-compiled generic step (XLA's exp polynomial, its fused
+multiply-adds where the CPU has them), so the two engines give the same spikes; the state
+buffers are aliased in place and the connectivity is an argument (compile time does not grow
+with the network).
+
+It applies when (`fused_plan` says which condition failed otherwise): every population is a
+`LIF` integrated by `ExponentialEuler`; every projection is an `ExponentialSynapse` with a
+`COBA` (scalar `e_rev`) or `CUBA` output, a single integer delay and `CSR` or `ELL`
+connectivity (homogeneous or per-synapse float32 weights); inputs are at most one
+`ConstantCurrent` per population; no `StateMonitor`s; float32 state; not under
+`jit`/`grad`/`vmap`; the CPU backend with the native library built.
+"""
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+import numpy as np
+
+from .dynamics import COBA, CUBA, LIF, ConstantCurrent, ExponentialSynapse
+from .dynamics.neurons.lif import LIFState
+from .dynamics.synapses.exponential import ExponentialSynapseState
+from .integrate import ExponentialEuler
+from .network import Network, NetworkState
+from .ops import CSR, ELL, _native
+
+__all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]
+
+_TARGET = "brainsim_lif_network_steps_f32"
+_LIF_PARAMS = ("c_m", "g_leak", "e_leak", "v_threshold", "v_reset", "t_ref")
+
+
+@dataclasses.dataclass(frozen=True)
+class FusedPlan:
+    """Static description of a network the fused kernel can run (hashable: a jit static arg).
+
+    `pop_meta` and `proj_meta` are the kernel's integer metadata (see `network_kernels.cc`);
+    `record` says whether the kernel returns the spike raster.
+    """
+
+    populations: tuple[str, ...]
+    sizes: tuple[int, ...]
+    history_lengths: tuple[int, ...]
+    projections: tuple[str, ...]
+    pop_meta: tuple[int, ...]
+    proj_meta: tuple[int, ...]
+    record: bool
+
+
+def fused_plan(
+    network: Network, monitors=(), record_spikes=(), *, initial_state=None, key=None
+) -> tuple[FusedPlan | None, str | None]:
+    """Whether the fused engine can run `network`: `(plan, None)`, or `(None, reason)`.
+
+    **Arguments:** the `Network`; `monitors` (`StateMonitor`s, none allowed); `record_spikes`
+    (population names, or a bool); `initial_state` and `key` (checked for tracers and dtypes).
+    """
+    reason = _refusal(network, monitors, initial_state, key)
+    if reason is not None:
+        return None, reason
+    names = tuple(p.name for p in network.populations)
+    index = {name: q for q, name in enumerate(names)}
+    lengths = network.history_lengths()
+    pop_meta: list[int] = []
+    offset = 0
+    for pop in network.populations:
+        currents = [i for i in network.inputs if i.target == pop.name]
+        pop_meta += [
+            pop.n,
+            lengths.get(pop.name, 0),
+            1 if _scalar_params(pop.neuron, currents) else pop.n,
+            0 if eqx.is_array(pop.neuron.c_m) else 1,  # static C_m: XLA multiplies by 1/C_m
+            1 if currents else 0,
+            offset,
+        ]
+        offset += pop.n
+    proj_meta: list[int] = []
+    seen: dict[tuple[str, int], int] = {}
+    for k, proj in enumerate(network.projections):
+        conn = proj.connectivity
+        share = seen.setdefault((proj.pre, proj.delay), k)
+        proj_meta += [
+            index[proj.pre],
+            index[proj.post],
+            proj.delay,
+            0 if isinstance(conn, CSR) else 1,
+            1 if isinstance(proj.output, COBA) else 0,
+            1 if conn.weights.ndim == 0 else 0,
+            1 if np.ndim(proj.synapse.tau) == 0 else conn.n_post,
+            conn.max_active,
+            share,
+        ]
+    if record_spikes is True:
+        record = True
+    elif record_spikes is False:
+        record = False
+    else:
+        record = len(tuple(record_spikes)) > 0
+    plan = FusedPlan(
+        populations=names,
+        sizes=tuple(p.n for p in network.populations),
+        history_lengths=tuple(lengths.get(n, 0) for n in names),
+        projections=tuple(p.name for p in network.projections),
+        pop_meta=tuple(pop_meta),
+        proj_meta=tuple(proj_meta),
+        record=record,
+    )
+    return plan, None
+
+
+def _refusal(network, monitors, initial_state, key) -> str | None:
+    """The first reason the fused engine does not apply, or `None`."""
+    if not isinstance(network, Network):
+        return "not a `Network`"
+    leaves = jtu.tree_leaves((network, key, initial_state))
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        return "traced (under jit/grad/vmap): the fused kernel has no transformation rules"
+    if monitors:
+        return "`StateMonitor`s are recorded by the generic engine only"
+    for pop in network.populations:
+        if type(pop.neuron) is not LIF:
+            return f"population `{pop.name}` is {type(pop.neuron).__name__}, not `LIF`"
+        if type(pop.solver) is not ExponentialEuler:
+            return f"population `{pop.name}` is not integrated by `ExponentialEuler`"
+        for field in _LIF_PARAMS:
+            value = getattr(pop.neuron, field)
+            if np.shape(value) not in ((), (1,), (pop.n,)):
+                return f"population `{pop.name}`: `{field}` has shape {np.shape(value)}"
+            if eqx.is_array(value) and jnp.result_type(value) not in (jnp.float32, jnp.int32):
+                return f"population `{pop.name}`: `{field}` is {jnp.result_type(value)}, not float32"
+    for proj in network.projections:
+        conn = proj.connectivity
+        if type(proj.synapse) is not ExponentialSynapse:
+            return (
+                f"projection `{proj.name}`: synapse {type(proj.synapse).__name__} is not `ExponentialSynapse`"
+            )
+        if type(proj.output) not in (COBA, CUBA):
+            return f"projection `{proj.name}`: output is neither `COBA` nor `CUBA`"
+        if isinstance(proj.output, COBA) and np.ndim(proj.output.e_rev) != 0:
+            return f"projection `{proj.name}`: `COBA.e_rev` is not a scalar"
+        if proj.synapse_delays is not None:
+            return f"projection `{proj.name}` has per-synapse delays"
+        if type(conn) not in (CSR, ELL):
+            return f"projection `{proj.name}`: connectivity {type(conn).__name__} is not `CSR` or `ELL`"
+        if conn.weights.dtype != jnp.float32:
+            return f"projection `{proj.name}`: weights are {conn.weights.dtype}, not float32"
+        index_array = conn.indices if isinstance(conn, CSR) else conn.targets
+        if index_array.dtype != jnp.int32:
+            return f"projection `{proj.name}`: indices are {index_array.dtype}, not int32"
+        if np.shape(proj.synapse.tau) not in ((), (conn.n_post,)):
+            return f"projection `{proj.name}`: synapse `tau` has shape {np.shape(proj.synapse.tau)}"
+    counted: set[str] = set()
+    for inp in network.inputs:
+        if type(inp) is not ConstantCurrent:
+            return f"input {type(inp).__name__} is not a `ConstantCurrent`"
+        if inp.target in counted:
+            return f"population `{inp.target}` has more than one `ConstantCurrent`"
+        counted.add(inp.target)
+        n = network.population(inp.target).n
+        if np.shape(inp.current_pa) not in ((), (1,), (n,)):
+            return f"input to `{inp.target}`: current has shape {np.shape(inp.current_pa)}"
+    state = initial_state
+    if state is None:
+        state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
+    if not isinstance(state, NetworkState):
+        return "`initial_state` is not a `NetworkState`"
+    for pop in network.populations:
+        y = state.neurons.get(pop.name)
+        if not isinstance(y, LIFState) or y.v.dtype != jnp.float32 or y.refractory.dtype != jnp.float32:
+            return f"population `{pop.name}`: state is not float32 `LIFState` (jax_enable_x64?)"
+    for proj in network.projections:
+        y = state.synapses.get(proj.name)
+        if not isinstance(y, ExponentialSynapseState) or y.g.dtype != jnp.float32:
+            return f"projection `{proj.name}`: synapse state is not float32"
+    if set(state.synapses) != {p.name for p in network.projections} or state.pending:
+        return "`initial_state` has synapses or pending events the fused kernel does not know"
+    for name, length in network.history_lengths().items():
+        h = state.history.get(name)
+        if h is None or h.shape != (length, network.population(name).n) or h.dtype != jnp.float32:
+            return f"population `{name}`: spike history is not float32 of shape ({length}, n)"
+    if jax.default_backend() != "cpu":
+        return f"backend is {jax.default_backend()}, the fused kernel is CPU only"
+    if not _native.available(_native.NETWORK_KERNELS):
+        return f"native library unavailable ({_native.unavailable_reason(_native.NETWORK_KERNELS)})"
+    return None
+
+
+def _scalar_params(neuron, currents) -> bool:
+    values = [getattr(neuron, f) for f in _LIF_PARAMS] + [c.current_pa for c in currents]
+    return all(np.size(v) == 1 for v in values)
+
+
+def _neuron_params(pop, currents, plen: int) -> jax.Array:
+    """The kernel's 7 x plen parameter block, computed with the expressions of the generic step
+    (`LIF.linear_coefficients`, `LIF.spike`, `LIF.reset`) so the float32 values are identical."""
+    neuron = pop.neuron
+    if eqx.is_array(neuron.c_m):
+        c_m = jnp.asarray(neuron.c_m, jnp.float32)
+    else:  # XLA rewrites x / constant as x * (1 / constant), computed in float32
+        c_m = np.float32(1.0) / np.float32(neuron.c_m)
+    g_leak_e_leak = neuron.g_leak * neuron.e_leak  # Python floats: a float64 product, as there
+    current = currents[0].current_pa if currents else 0.0
+    rows = [
+        c_m,
+        neuron.g_leak,
+        g_leak_e_leak,
+        neuron.v_threshold,
+        neuron.v_reset,
+        neuron.t_ref,
+        current,
+    ]
+    rows = [jnp.broadcast_to(jnp.asarray(r, jnp.float32).reshape(-1), (plen,)) for r in rows]
+    return jnp.concatenate(rows)
+
+
+def _projection_floats(proj, dt: float) -> jax.Array:
+    """`[E_rev, decay...]`: the decay computed by the generic step's own synapse update on ones."""
+    e_rev = proj.output.e_rev if isinstance(proj.output, COBA) else 0.0
+    m = 1 if np.ndim(proj.synapse.tau) == 0 else proj.connectivity.n_post
+    ones = ExponentialSynapseState(g=jnp.ones(m, jnp.float32))
+    decayed, _ = ExponentialEuler().step(proj.synapse, 0.0, dt, ones, None, None)
+    return jnp.concatenate([jnp.asarray(e_rev, jnp.float32).reshape(1), decayed.g])
+
+
+def _connectivity_operands(conn) -> list[jax.Array]:
+    if isinstance(conn, CSR):
+        return [conn.indptr, conn.indices, conn.weights.reshape(-1)]
+    return [conn.targets, conn.weights.reshape(-1)]
+
+
+def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: float, length: int):
+    """`length` steps through the native kernel (traceable; call it under `jit`).
+
+    **Returns:** `(state, spikes, counts, overflow, finite)`: the new `NetworkState`; per
+    population the bool raster `(length, n)` (recorded populations only, `{}` when
+    `plan.record` is false); the int32 spike counts per step; per projection the number of
+    steps whose arriving spikes exceeded the event buffer (`max_active`); per population a bool
+    per step, `True` while the state is finite.
+    """
+    pops = network.populations
+    n_total = sum(plan.sizes)
+    v = jnp.concatenate([state.neurons[p.name].v for p in pops])
+    ref = jnp.concatenate([state.neurons[p.name].refractory for p in pops])
+    g_parts = [state.synapses[p.name].g for p in network.projections]
+    g = jnp.concatenate(g_parts) if g_parts else jnp.zeros(0, jnp.float32)
+    hist_parts = [state.history[p.name].reshape(-1) for q, p in enumerate(pops) if plan.history_lengths[q]]
+    hist = jnp.concatenate(hist_parts) if hist_parts else jnp.zeros(0, jnp.float32)
+    params = []
+    for q, pop in enumerate(pops):
+        currents = [i for i in network.inputs if i.target == pop.name]
+        params.append(_neuron_params(pop, currents, plan.pop_meta[6 * q + 2]))
+    params = jnp.concatenate(params)
+    proj_f = [_projection_floats(p, dt) for p in network.projections]
+    proj_f = jnp.concatenate(proj_f) if proj_f else jnp.zeros(0, jnp.float32)
+    conn = [x for p in network.projections for x in _connectivity_operands(p.connectivity)]
+    n_pops, n_proj = len(pops), len(network.projections)
+    f32 = jnp.float32
+    shapes = (
+        jax.ShapeDtypeStruct(v.shape, f32),
+        jax.ShapeDtypeStruct(ref.shape, f32),
+        jax.ShapeDtypeStruct(g.shape, f32),
+        jax.ShapeDtypeStruct(hist.shape, f32),
+        jax.ShapeDtypeStruct((length, n_total if plan.record else 0), jnp.uint8),
+        jax.ShapeDtypeStruct((length, n_pops), jnp.int32),
+        jax.ShapeDtypeStruct((length, n_pops), jnp.uint8),
+        jax.ShapeDtypeStruct((n_proj,), jnp.int32),
+    )
+    call = jax.ffi.ffi_call(
+        _TARGET,
+        shapes,
+        input_output_aliases={1: 0, 2: 1, 3: 2, 4: 3},
+        vmap_method="sequential",
+    )
+    v, ref, g, hist, raster, counts, finite, overflow = call(
+        jnp.asarray(state.step, jnp.int32),
+        v,
+        ref,
+        g,
+        hist,
+        params,
+        proj_f,
+        *conn,
+        pop_meta=np.asarray(plan.pop_meta, np.int64),
+        proj_meta=np.asarray(plan.proj_meta, np.int64),
+        dt=np.float32(dt),
+    )
+    neurons, spikes, count, ok, history = {}, {}, {}, {}, {}
+    offset, h_offset = 0, 0
+    for q, pop in enumerate(pops):
+        sl = slice(offset, offset + pop.n)
+        neurons[pop.name] = LIFState(v=v[sl], refractory=ref[sl])
+        if plan.record:
+            spikes[pop.name] = raster[:, sl] != 0
+        count[pop.name] = counts[:, q]
+        ok[pop.name] = finite[:, q] != 0
+        length_h = plan.history_lengths[q]
+        if length_h:
+            size = length_h * pop.n
+            history[pop.name] = hist[h_offset : h_offset + size].reshape(length_h, pop.n)
+            h_offset += size
+        offset += pop.n
+    synapses, g_offset = {}, 0
+    for proj in network.projections:
+        n_post = proj.connectivity.n_post
+        synapses[proj.name] = ExponentialSynapseState(g=g[g_offset : g_offset + n_post])
+        g_offset += n_post
+    overflow = {name: overflow[k] for k, name in enumerate(plan.projections)}
+    new_state = NetworkState(state.step + length, neurons, dict(state.solvers), synapses, history, {})
+    return new_state, spikes, count, overflow, ok

@@ -1,0 +1,288 @@
+"""The fused CPU engine (`simulate(..., engine="fused")`) against the generic engine.
+
+Both engines compute the same step with the same float32 operations (the kernel reproduces
+XLA's exp and its fused multiply-adds), so spike rasters are compared exactly. Without the
+native library (`BRAINSIM_DISABLE_NATIVE=1`, no compiler) the fused-specific tests are skipped
+and the fallback tests check that `"auto"` runs the generic engine.
+"""
+
+import warnings
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import brainsim as bs
+from brainsim.ops import _native
+
+_REASON = _native.unavailable_reason(_native.NETWORK_KERNELS)
+needs_fused = pytest.mark.skipif(
+    _REASON is not None or jax.default_backend() != "cpu",
+    reason=f"fused engine unavailable: {_REASON or 'not the CPU backend'}",
+)
+
+
+def _run(network, duration, engine, **kwargs):
+    kwargs.setdefault("key", jr.key(2))
+    return bs.simulate(network, duration, 0.1, engine=engine, **kwargs)
+
+
+def _assert_same_spikes(a, b):
+    assert set(a.spike_steps) == set(b.spike_steps)
+    for name in a.spike_steps:
+        np.testing.assert_array_equal(a.spike_steps[name], b.spike_steps[name], err_msg=name)
+        np.testing.assert_array_equal(a.spike_indices[name], b.spike_indices[name], err_msg=name)
+    for name in a.spike_counts:
+        np.testing.assert_array_equal(a.spike_counts[name], b.spike_counts[name], err_msg=name)
+
+
+def _assert_same_state(a, b, atol=1e-5):
+    assert int(a.step) == int(b.step)
+    assert a.neurons.keys() == b.neurons.keys() and a.synapses.keys() == b.synapses.keys()
+    for name in a.neurons:
+        np.testing.assert_allclose(a.neurons[name].v, b.neurons[name].v, atol=atol, rtol=0)
+        np.testing.assert_allclose(a.neurons[name].refractory, b.neurons[name].refractory, atol=atol, rtol=0)
+    for name in a.synapses:
+        np.testing.assert_allclose(a.synapses[name].g, b.synapses[name].g, atol=atol, rtol=1e-6)
+    assert a.history.keys() == b.history.keys()
+    for name in a.history:
+        np.testing.assert_array_equal(a.history[name], b.history[name])
+
+
+def _delay_network(fmt="csr", weights="per_synapse"):
+    """Two LIF populations, CSR or ELL connectivity, delays 3 and 5 steps, heterogeneous
+    parameters on one population, one constant current."""
+    rng = np.random.default_rng(0)
+    n_a, n_b = 60, 40
+
+    def conn(n_pre, n_post, w_scale):
+        k = 6
+        targets = rng.integers(0, n_post, size=(n_pre, k)).astype(np.int32)
+        targets[::7, -1] = n_post  # ELL padding
+        w = (rng.uniform(0.5, 1.5, size=(n_pre, k)) * w_scale).astype(np.float32)
+        if weights == "homogeneous":
+            w = np.float32(w_scale)
+        if fmt == "ell":
+            return bs.ELL(targets, w, n_post)
+        rows, cols = np.nonzero(targets < n_post)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_pre))])
+        w_csr = w if np.ndim(w) == 0 else w[rows, cols]
+        return bs.CSR(indptr.astype(np.int32), targets[rows, cols], w_csr, n_post)
+
+    lif_a = bs.LIF(c_m=200.0, g_leak=10.0, e_leak=-60.0, v_threshold=-50.0, v_reset=-60.0, t_ref=2.0)
+    lif_b = bs.LIF(
+        c_m=jnp.asarray(rng.uniform(150, 250, n_b), jnp.float32),
+        g_leak=10.0,
+        e_leak=-55.0,
+        v_threshold=-50.0,
+        v_reset=-65.0,
+        t_ref=1.0,
+    )
+    pops = [bs.Population("A", n_a, lif_a), bs.Population("B", n_b, lif_b)]
+    projs = [
+        bs.Projection("A", "B", conn(n_a, n_b, 3.0), bs.ExponentialSynapse(5.0), bs.COBA(0.0), delay=3),
+        bs.Projection("B", "A", conn(n_b, n_a, 20.0), bs.ExponentialSynapse(10.0), bs.CUBA(), delay=5),
+        bs.Projection("A", "A", conn(n_a, n_a, 2.0), bs.ExponentialSynapse(5.0), bs.COBA(0.0), delay=3),
+        bs.Projection("B", "B", conn(n_b, n_b, 4.0), bs.ExponentialSynapse(8.0), bs.COBA(-80.0)),
+    ]
+    inputs = [bs.ConstantCurrent("A", 260.0), bs.ConstantCurrent("B", rng.uniform(150, 300, n_b))]
+    return bs.Network(pops, projs, inputs)
+
+
+@pytest.fixture(scope="module")
+def coba():
+    return bs.models.COBA(n=500, key=jr.key(1))
+
+
+@pytest.fixture(scope="module")
+def cuba():
+    return bs.models.CUBA(n=500, key=jr.key(1))
+
+
+def test_engine_argument_is_validated(coba):
+    with pytest.raises(ValueError, match="`engine` must be one of"):
+        _run(coba, 1.0, "native")
+
+
+def test_fused_refuses_with_reason():
+    net = bs.Network(
+        [bs.Population("A", 10, bs.AdEx())],
+        inputs=[bs.ConstantCurrent("A", 100.0)],
+    )
+    plan, reason = bs.fused_plan(net)
+    assert plan is None and "AdEx" in reason
+    with pytest.raises(ValueError, match="engine='fused'.*AdEx"):
+        _run(net, 1.0, "fused")
+    _run(net, 1.0, "auto")  # falls back to the generic engine
+
+
+@needs_fused
+def test_fused_refuses_monitors_and_event_inputs(coba):
+    with pytest.raises(ValueError, match="StateMonitor"):
+        _run(coba, 1.0, "fused", monitors=["E.v"])
+    auto = _run(coba, 1.0, "auto", monitors=["E.v"])  # generic engine records the trace
+    assert auto.traces["E.v"].shape == (10, 400)
+    net = bs.Network(
+        [bs.Population("A", 10, bs.LIF())],
+        inputs=[
+            bs.PoissonInput(
+                target="A",
+                n_sources=10,
+                rate=5.0,
+                weight=1.0,
+                synapse=bs.ExponentialSynapse(),
+                output=bs.CUBA(),
+            )
+        ],
+    )
+    plan, reason = bs.fused_plan(net)
+    assert plan is None and "PoissonInput" in reason
+
+
+@needs_fused
+def test_fused_refuses_under_transformations(coba):
+    def spikes(current, engine):
+        net = eqx.tree_at(lambda n: n.inputs[0].current_pa, coba, current)
+        return _run(net, 1.0, engine, record_spikes=False).spike_counts["E"].sum()
+
+    assert jax.jit(lambda c: spikes(c, "auto"))(200.0) >= 0  # traced: the generic engine
+    with pytest.raises(ValueError, match="traced"):
+        jax.jit(lambda c: spikes(c, "fused"))(200.0)
+
+
+@needs_fused
+@pytest.mark.parametrize("model", ["coba", "cuba"])
+def test_fused_matches_generic(model, coba, cuba):
+    network = {"coba": coba, "cuba": cuba}[model]
+    plan, reason = bs.fused_plan(network)
+    assert plan is not None, reason
+    generic = _run(network, 40.0, "generic")
+    fused = _run(network, 40.0, "fused")
+    assert sum(int(c.sum()) for c in fused.spike_counts.values()) > 50
+    _assert_same_spikes(generic, fused)
+    _assert_same_state(generic.final_state, fused.final_state)
+    assert {k: int(v) for k, v in generic.overflow_steps.items()} == {
+        k: int(v) for k, v in fused.overflow_steps.items()
+    }
+    auto = _run(network, 40.0, "auto")
+    _assert_same_spikes(auto, fused)
+
+
+@needs_fused
+@pytest.mark.parametrize(
+    ("fmt", "weights"), [("csr", "per_synapse"), ("ell", "homogeneous"), ("ell", "per_synapse")]
+)
+def test_fused_matches_generic_with_delays(fmt, weights):
+    network = _delay_network(fmt, weights)
+    assert bs.fused_plan(network)[0] is not None
+    generic = _run(network, 30.0, "generic")
+    fused = _run(network, 30.0, "fused")
+    assert all(int(c.sum()) > 0 for c in fused.spike_counts.values())
+    _assert_same_spikes(generic, fused)
+    _assert_same_state(generic.final_state, fused.final_state)
+
+
+@needs_fused
+def test_continuation_across_engines(coba):
+    whole = _run(coba, 30.0, "generic")
+    first = _run(coba, 10.0, "fused")
+    second = _run(coba, 10.0, "generic", initial_state=first.final_state)
+    third = _run(coba, 10.0, "fused", initial_state=second.final_state)
+    assert third.start_time == pytest.approx(20.0)
+    for name in whole.spike_steps:
+        steps = np.concatenate([r.spike_steps[name] + 100 * i for i, r in enumerate((first, second, third))])
+        indices = np.concatenate([r.spike_indices[name] for r in (first, second, third)])
+        np.testing.assert_array_equal(steps, whole.spike_steps[name])
+        np.testing.assert_array_equal(indices, whole.spike_indices[name])
+    _assert_same_state(third.final_state, whole.final_state)
+
+
+@needs_fused
+def test_chunking_invariance_and_recording_options(coba):
+    one = _run(coba, 20.0, "fused")
+    chunked = _run(coba, 20.0, "fused", chunk_steps=7)
+    _assert_same_spikes(one, chunked)
+    _assert_same_state(one.final_state, chunked.final_state, atol=0)
+    subset = _run(coba, 20.0, "fused", record_spikes=("I",), chunk_steps=64)
+    assert set(subset.spike_steps) == {"I"}
+    np.testing.assert_array_equal(subset.spike_indices["I"], one.spike_indices["I"])
+    counts_only = _run(coba, 20.0, "fused", record_spikes=False)
+    assert counts_only.spike_steps == {}
+    np.testing.assert_array_equal(counts_only.spike_counts["E"], one.spike_counts["E"])
+
+
+@needs_fused
+def test_same_key_same_spikes(coba):
+    a = _run(coba, 10.0, "fused", key=jr.key(7))
+    b = _run(coba, 10.0, "fused", key=jr.key(7))
+    c = _run(coba, 10.0, "fused", key=jr.key(8))
+    _assert_same_spikes(a, b)
+    assert not np.array_equal(a.final_state.neurons["E"].v, c.final_state.neurons["E"].v)
+
+
+@needs_fused
+@pytest.mark.parametrize("engine", ["generic", "fused"])
+def test_nonfinite_state_raises(engine, coba):
+    state = coba.init_state(key=jr.key(0))
+    v = state.neurons["I"].v.at[3].set(jnp.nan)
+    state = bs.network.NetworkState(
+        state.step,
+        {**state.neurons, "I": bs.LIFState(v=v, refractory=state.neurons["I"].refractory)},
+        state.solvers,
+        state.synapses,
+        state.history,
+        state.pending,
+    )
+    with pytest.raises(bs.NonFiniteStateError, match="population `I`.*step 0"):
+        _run(coba, 5.0, engine, initial_state=state)
+
+
+@needs_fused
+def test_overflow_counts_match():
+    base = _delay_network("csr")
+    projs = [
+        bs.Projection(
+            p.pre,
+            p.post,
+            bs.CSR(
+                p.connectivity.indptr,
+                p.connectivity.indices,
+                p.connectivity.weights,
+                p.connectivity.n_post,
+                max_active=1,
+            ),
+            p.synapse,
+            p.output,
+            delay=p.delay,
+        )
+        for p in base.projections
+    ]
+    network = bs.Network(base.populations, projs, base.inputs)
+    generic = _run(network, 20.0, "generic", record_spikes=False)
+    fused = _run(network, 20.0, "fused", record_spikes=False)
+    counts = {k: int(v) for k, v in fused.overflow_steps.items()}
+    assert counts == {k: int(v) for k, v in generic.overflow_steps.items()}
+    assert max(counts.values()) > 0
+
+
+def test_without_native_library_auto_falls_back(coba, monkeypatch):
+    def fail(stem=None):
+        raise OSError("simulated missing library")
+
+    _native._reset_for_tests()
+    monkeypatch.setattr(_native, "_load_library", fail)
+    try:
+        plan, reason = bs.fused_plan(coba)
+        assert plan is None and "native library unavailable" in reason
+        with pytest.raises(ValueError, match="native library unavailable"):
+            _run(coba, 1.0, "fused")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the event kernels' fallback note
+            result = _run(coba, 5.0, "auto")
+        assert int(result.final_state.step) == 50
+    finally:
+        monkeypatch.undo()
+        _native._reset_for_tests()
