@@ -9,7 +9,7 @@ neuron-level refinement on the exact spike-hop objective.
 2. **Placement.** The nested part ids are laid onto a compact block of cores by cutting the
    block the way METIS cut the graph (`place.hierarchical_placement`), then polished by
    low-temperature annealing of $\sum W_{cc'} d(c, c')$ (`place.anneal_placement`).
-3. **Refinement.** Single-neuron moves to neighbouring cores that lower the exact unicast
+3. **Refinement.** Single-neuron moves to cores at most 3 hops away that lower the exact unicast
    spike-hops (`refine.refine_assignment`), keeping per-core balance (and feasibility).
 """
 
@@ -52,6 +52,7 @@ def traffic_aware_mapping(
     n_cores: int | None = None,
     seconds: float = 30.0,
     max_rounds: int = 14,
+    balance: float = 0.08,
 ) -> tuple[np.ndarray, list[str]]:
     """Map `graph` onto `chip` minimising spike traffic (see the module docstring).
 
@@ -62,6 +63,10 @@ def traffic_aware_mapping(
     - `n_cores`: exactly this many cores, or `None` for the fewest that meet every limit.
     - `seconds`: wall-time cap for the whole mapping: what partitioning leaves goes 30% to
       annealing and the rest to refinement (each stops early when its move budget is spent).
+    - `balance`: refinement may fill a core up to `(1 + balance)` x the mean neuron count (never
+      past the chip's limit). On W-M100k (144 cores, spatial ids, seed 0, converged) 0.03 gave
+      11.04 M spike-hops/s, 0.06 10.87 M and 0.10 10.71 M: traffic traded for a little more
+      neuron-update imbalance (latency is a max over cores).
     - `max_rounds`: refinement rounds. Annealing runs `min(1,500,000, 75 k^2)` moves. Within
       the time cap the result depends only on `seed`.
 
@@ -113,6 +118,8 @@ def traffic_aware_mapping(
         seconds=max(left - spent, 1.0),
         keep_feasible=n_cores is None,
         max_rounds=max_rounds,
+        balance=balance,
+        max_move_distance=3,
     )
     notes += extra
     return core_of, notes
