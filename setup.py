@@ -76,6 +76,7 @@ def _kernel(name: str, source: str) -> Extension:
     return Extension(
         f"brainsim.ops._native.{name}",
         sources=[str(_NATIVE_DIR / source)],
+        depends=[str(path) for path in sorted(_NATIVE_DIR.glob("*.h"))],
         language="c++",
         # -ffp-contract=off: no fused multiply-add, so results match XLA op by op.
         # -fno-trapping-math lets GCC if-convert (vectorise) selects; NaN/Inf values are unchanged.

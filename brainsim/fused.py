@@ -23,7 +23,8 @@ with the network).
 It applies when (`fused_plan` says which condition failed otherwise): every population is a
 `LIF` integrated by `ExponentialEuler`; every projection is an `ExponentialSynapse` with a
 `COBA` (scalar `e_rev`) or `CUBA` output, a single integer delay and `CSR` or `ELL`
-connectivity (homogeneous or per-synapse float32 weights); inputs are at most one
+connectivity (homogeneous or per-synapse float32 weights) or homogeneous `Procedural`
+connectivity (rows regenerated in the kernel, bit for bit as `Procedural` specifies); inputs are at most one
 `ConstantCurrent` per population; no `StateMonitor`s; float32 state; not under
 `jit`/`grad`/`vmap`; the CPU backend with the native library built.
 """
@@ -42,11 +43,12 @@ from .dynamics.neurons.lif import LIFState
 from .dynamics.synapses.exponential import ExponentialSynapseState
 from .integrate import ExponentialEuler
 from .network import Network, NetworkState
-from .ops import CSR, ELL, _native
+from .ops import CSR, ELL, Procedural, _native
 
 __all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]
 
 _TARGET = "brainsim_lif_network_steps_f32"
+_KINDS = {CSR: 0, ELL: 1, Procedural: 2}  # the kernel's connectivity kinds
 _LIF_PARAMS = ("c_m", "g_leak", "e_leak", "v_threshold", "v_reset", "t_ref")
 
 
@@ -103,9 +105,9 @@ def fused_plan(
             index[proj.pre],
             index[proj.post],
             proj.delay,
-            0 if isinstance(conn, CSR) else 1,
+            _KINDS[type(conn)],
             1 if isinstance(proj.output, COBA) else 0,
-            1 if conn.weights.ndim == 0 else 0,
+            1 if _homogeneous(conn) else 0,
             1 if np.ndim(proj.synapse.tau) == 0 else conn.n_post,
             conn.max_active,
             share,
@@ -160,13 +162,22 @@ def _refusal(network, monitors, initial_state, key) -> str | None:
             return f"projection `{proj.name}`: `COBA.e_rev` is not a scalar"
         if proj.synapse_delays is not None:
             return f"projection `{proj.name}` has per-synapse delays"
-        if type(conn) not in (CSR, ELL):
-            return f"projection `{proj.name}`: connectivity {type(conn).__name__} is not `CSR` or `ELL`"
-        if conn.weights.dtype != jnp.float32:
-            return f"projection `{proj.name}`: weights are {conn.weights.dtype}, not float32"
-        index_array = conn.indices if isinstance(conn, CSR) else conn.targets
-        if index_array.dtype != jnp.int32:
-            return f"projection `{proj.name}`: indices are {index_array.dtype}, not int32"
+        if type(conn) not in _KINDS:
+            return (
+                f"projection `{proj.name}`: connectivity {type(conn).__name__} is not `CSR`, "
+                "`ELL` or `Procedural`"
+            )
+        if isinstance(conn, Procedural):
+            if not conn.homogeneous:
+                return f"projection `{proj.name}`: `Procedural` weights are not homogeneous"
+            if conn.weight.dtype != jnp.float32:
+                return f"projection `{proj.name}`: weight is {conn.weight.dtype}, not float32"
+        else:
+            if conn.weights.dtype != jnp.float32:
+                return f"projection `{proj.name}`: weights are {conn.weights.dtype}, not float32"
+            index_array = conn.indices if isinstance(conn, CSR) else conn.targets
+            if index_array.dtype != jnp.int32:
+                return f"projection `{proj.name}`: indices are {index_array.dtype}, not int32"
         if np.shape(proj.synapse.tau) not in ((), (conn.n_post,)):
             return f"projection `{proj.name}`: synapse `tau` has shape {np.shape(proj.synapse.tau)}"
     counted: set[str] = set()
@@ -242,9 +253,15 @@ def _projection_floats(proj, dt: float) -> jax.Array:
     return jnp.concatenate([jnp.asarray(e_rev, jnp.float32).reshape(1), decayed.g])
 
 
+def _homogeneous(conn) -> bool:
+    return conn.homogeneous if isinstance(conn, Procedural) else conn.weights.ndim == 0
+
+
 def _connectivity_operands(conn) -> list[jax.Array]:
     if isinstance(conn, CSR):
         return [conn.indptr, conn.indices, conn.weights.reshape(-1)]
+    if isinstance(conn, Procedural):
+        return [conn.key_words, conn.counts_operand(), conn.weight.reshape(1)]
     return [conn.targets, conn.weights.reshape(-1)]
 
 

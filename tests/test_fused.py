@@ -65,6 +65,8 @@ def _delay_network(fmt="csr", weights="per_synapse"):
         w = (rng.uniform(0.5, 1.5, size=(n_pre, k)) * w_scale).astype(np.float32)
         if weights == "homogeneous":
             w = np.float32(w_scale)
+        if fmt == "procedural":  # homogeneous by construction; binomial row counts
+            return bs.Procedural(jr.key(n_pre + 7 * n_post), n_pre, n_post, probability=0.1, weight=w_scale)
         if fmt == "ell":
             return bs.ELL(targets, w, n_post)
         rows, cols = np.nonzero(targets < n_post)
@@ -98,6 +100,11 @@ def coba():
 
 
 @pytest.fixture(scope="module")
+def coba_procedural():
+    return bs.models.COBA(n=1000, in_degree=80, procedural=True, key=jr.key(1))
+
+
+@pytest.fixture(scope="module")
 def cuba():
     return bs.models.CUBA(n=500, key=jr.key(1))
 
@@ -117,6 +124,16 @@ def test_fused_refuses_with_reason():
     with pytest.raises(ValueError, match="engine='fused'.*AdEx"):
         _run(net, 1.0, "fused")
     _run(net, 1.0, "auto")  # falls back to the generic engine
+    noisy = bs.Network(
+        [bs.Population("A", 10, bs.LIF())],
+        [
+            bs.Projection(
+                "A", "A", bs.Procedural(jr.key(0), 10, 10, degree=2, weight_std=0.1),
+                bs.ExponentialSynapse(), bs.CUBA(),
+            )
+        ],
+    )
+    assert "not homogeneous" in bs.fused_plan(noisy)[1]
 
 
 @needs_fused
@@ -154,9 +171,9 @@ def test_fused_refuses_under_transformations(coba):
 
 
 @needs_fused
-@pytest.mark.parametrize("model", ["coba", "cuba"])
-def test_fused_matches_generic(model, coba, cuba):
-    network = {"coba": coba, "cuba": cuba}[model]
+@pytest.mark.parametrize("model", ["coba", "cuba", "coba_procedural"])
+def test_fused_matches_generic(model, coba, cuba, coba_procedural):
+    network = {"coba": coba, "cuba": cuba, "coba_procedural": coba_procedural}[model]
     plan, reason = bs.fused_plan(network)
     assert plan is not None, reason
     generic = _run(network, 40.0, "generic")
@@ -173,7 +190,8 @@ def test_fused_matches_generic(model, coba, cuba):
 
 @needs_fused
 @pytest.mark.parametrize(
-    ("fmt", "weights"), [("csr", "per_synapse"), ("ell", "homogeneous"), ("ell", "per_synapse")]
+    ("fmt", "weights"),
+    [("csr", "per_synapse"), ("ell", "homogeneous"), ("ell", "per_synapse"), ("procedural", "homogeneous")],
 )
 def test_fused_matches_generic_with_delays(fmt, weights):
     network = _delay_network(fmt, weights)

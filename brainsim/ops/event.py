@@ -147,11 +147,6 @@ def _select_kernel(kernel: str, dtype) -> str:
     return "native" if _native.request() else "reference"
 
 
-def _use_native(kernel: str, dtype) -> bool:
-    """Whether to emit the native CPU kernel; validates `kernel` (used by other formats)."""
-    return _select_kernel(kernel, dtype) == "native"
-
-
 def _dispatch(implementation: str, native, pallas, reference, *operands):
     """Run the selected implementation on `operands`. `"native"` runs when computing on the CPU
     backend, else the reference. Decided when tracing, from `jax.default_backend()`: a

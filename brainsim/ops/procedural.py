@@ -1,17 +1,35 @@
-r"""Procedural (seed-regenerated) connectivity: O(1) memory in the number of synapses.
+r"""Procedural (seed-regenerated) connectivity: O(N) memory whatever the number of synapses.
 
 Row $i$ (the synapses of presynaptic neuron $i$) is regenerated on demand from a counter-based
-random stream, `fold_in(key, i)` (threefry: the same key gives the same network on every
-platform), so a network of $10^7$ neurons with $8 \cdot 10^8$ synapses stores only a key. Each
-row draws its synapse count $K_i$ (fixed out-degree $k$, or $K_i \sim \mathrm{Binomial}(n_\mathrm{post},
-p)$), its targets uniformly over the postsynaptic population, **with replacement** (a pair can
-repeat, as in NEST's `fixed_outdegree` with `allow_multapses=True`), and its weights
-$w_{ij} = w + \sigma \xi_{ij}$, $\xi \sim \mathcal{N}(0, 1)$.
+hash, so a network of $10^7$ neurons with $8 \cdot 10^8$ synapses stores a key (and, for a
+connection probability, one synapse count per row). The specification, which the pure-JAX
+path, the native CPU kernels (`_native/procedural_rows.h`) and the fused engine all follow bit
+for bit:
+
+- `key_words` $= (k_0, k_1)$: the key's two Threefry words (`jax.random.key_data` of a
+  `threefry2x32` key, else `jax.random.bits(key, 2)`);
+- $(y_0, y_1) = \mathrm{Threefry\text{-}2x32}_{20}(k;\ i,\ q)$ for pair $q = 0, 1, \ldots$;
+  slot $2q$ of row $i$ targets $\lfloor y_0 n_\mathrm{post} / 2^{32} \rfloor$ and slot $2q+1$
+  targets $\lfloor y_1 n_\mathrm{post} / 2^{32} \rfloor$: uniform over the postsynaptic
+  population **with replacement** (a pair can repeat, as NEST's `fixed_outdegree` with
+  `allow_multapses=True`; the multiply-shift map favours some targets by at most
+  $n_\mathrm{post} / 2^{32}$ in relative probability, 0.2% at $10^7$);
+- row $i$ has $K_i$ synapses (its first $K_i$ slots): a fixed out-degree $k$, or
+  $K_i \sim \mathrm{Binomial}(n_\mathrm{post}, p)$ drawn once when the format is built and
+  stored (`counts`, int32: the O(N) part);
+- weights $w_{ij} = w + \sigma \xi_{ij}$; with $\sigma \neq 0$,
+  $\xi = \Phi^{-1}(u)$, $u = (\lfloor z / 2^9 \rfloor + 1/2)\, 2^{-23}$ for the hash word $z$ of
+  the same slot under the counter $(i, 2^{31} + q)$.
+
+Integer operations only decide the network, so the same key gives the same synapses on every
+platform (CPU, GPU) and in every kernel (tested against a pure-Python Threefry).
 
 `event_matvec` regenerates only the rows of neurons that spiked: O(active rows x row length)
-work. More active rows than `max_active` take an exact path that regenerates every row in
-blocks (memory O(block x row length), never O(synapses)). Gradients reach `weight`,
-`weight_std` and the spikes by ordinary autodiff of the regeneration and the scatter.
+work. In JAX, more active rows than `max_active` take an exact path that regenerates every row
+in blocks (memory O(block x row length), never O(synapses)); the native CPU kernel (homogeneous
+weights, `kernel="auto"` on CPU) has no buffer. Gradients reach `weight`, `weight_std` and the
+spikes: by autodiff of the regeneration in JAX, by a custom VJP over a native row-sum kernel
+($\partial L / \partial s_i = w \sum_{c < K_i} g_{t_{ic}}$) on the native path.
 """
 
 import math
@@ -21,6 +39,8 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+from jax.extend.random import threefry2x32_p
+from jax.scipy.special import ndtri
 from jaxtyping import Array, Float, Int, PRNGKeyArray, UInt
 
 from .._validation import (
@@ -29,16 +49,12 @@ from .._validation import (
     require_nonnegative_int,
     require_positive_int,
 )
-from .event import (
-    _active_rows,
-    _smallest_fitting,
-    _use_native,
-    active_count_exceeds_buffer,
-    event_matvec,
-)
+from . import _native
+from .event import _active_rows, _select_kernel, _smallest_fitting, active_count_exceeds_buffer, event_matvec
 from .formats import AbstractConnectivity, default_max_active, n_synapses, scale_weights, to_coo, to_dense
 
 _EXACT_BLOCK_ROWS = 1024
+_NOISE_COUNTER = np.uint32(0x80000000)  # pair counters of the weight noise: (i, 2^31 + q)
 
 
 class Procedural(AbstractConnectivity):
@@ -46,19 +62,25 @@ class Procedural(AbstractConnectivity):
 
     **Arguments:**
     - `key`: a `jax.random` key; the network is a pure function of it.
-    - `n_pre`, `n_post`: population sizes.
+    - `n_pre`, `n_post`: population sizes (below $2^{31}$).
     - `degree`: synapses per presynaptic neuron (fixed out-degree), in [0, `n_post`]; or
-    - `probability`: connection probability $p$ in [0, 1] (per-row counts are binomial; the
-      draw is capped at `max_row_length` = $\lceil n p + 10 \sqrt{n p (1-p)} + 10 \rceil$,
-      exceeded with probability below $10^{-20}$ per row). Give exactly one of the two.
+    - `probability`: connection probability $p$ in [0, 1] (per-row counts are binomial, drawn
+      once and stored: 4 bytes per presynaptic neuron; capped at `max_row_length` =
+      $\lceil n p + 10 \sqrt{n p (1-p)} + 10 \rceil$, exceeded with probability below
+      $10^{-20}$ per row). Give exactly one of the two.
     - `weight`: mean weight $w$, in the receiving synapse's unit (nS or pA).
-    - `weight_std`: standard deviation $\sigma$ of the weights (>= 0; 0: homogeneous).
-    - `max_active`: active-row buffer of `event_matvec` (default as the other formats).
+    - `weight_std`: standard deviation $\sigma$ of the weights (>= 0). The number `0` (the
+      default) makes the weights homogeneous: no noise is drawn and the native CPU kernels and
+      the fused engine apply. Pass an array (even `jnp.array(0.0)`) to differentiate with
+      respect to $\sigma$.
+    - `max_active`: active-row buffer of the pure-JAX `event_matvec` (default as the other
+      formats).
     """
 
-    key_data: UInt[Array, "..."]
+    key_words: UInt[Array, "2"]
+    counts: Int[Array, " n_pre"] | None
     weight: Float[Array, ""]
-    weight_std: Float[Array, ""]
+    weight_std: Float[Array, ""] | None
     n_pre: int = eqx.field(static=True)
     n_post: int = eqx.field(static=True)
     degree: int | None = eqx.field(static=True)
@@ -80,8 +102,12 @@ class Procedural(AbstractConnectivity):
     ):
         self.n_pre = require_positive_int("n_pre", n_pre)
         self.n_post = require_positive_int("n_post", n_post)
+        for name, n in (("n_pre", n_pre), ("n_post", n_post)):
+            if n >= 2**31:
+                raise ValueError(f"`{name}` must be below 2**31; got {n}.")
         if (degree is None) == (probability is None):
             raise ValueError("give exactly one of `degree` and `probability`.")
+        require_nonnegative("weight_std", weight_std)
         if degree is not None:
             require_nonnegative_int("degree", degree)
             if degree > n_post:
@@ -93,69 +119,197 @@ class Procedural(AbstractConnectivity):
             spread = math.sqrt(mean * (1.0 - probability))
             self.max_row_length = min(n_post, math.ceil(mean + 10.0 * spread + 10.0))
         self.degree, self.probability = degree, probability
-        self.key_data = jr.key_data(key)
+        self.key_words = _key_words(key)
+        if probability is None:
+            self.counts = None
+        else:
+            drawn = jr.binomial(jr.fold_in(key, 1), n_post, probability, shape=(n_pre,))
+            self.counts = jnp.minimum(drawn, self.max_row_length).astype(jnp.int32)
         self.weight = jnp.asarray(weight, jnp.result_type(float))  # float32 unless x64 is on
-        self.weight_std = jnp.asarray(weight_std, jnp.result_type(float))
-        require_nonnegative("weight_std", weight_std)
+        homogeneous = not eqx.is_array(weight_std) and float(weight_std) == 0.0
+        self.weight_std = None if homogeneous else jnp.asarray(weight_std, self.weight.dtype)
         self.max_active = default_max_active(n_pre) if max_active is None else max_active
 
-    def rows(self, rows: Int[Array, " m"]) -> tuple[Int[Array, "m L"], Float[Array, "m L"]]:
-        """Targets and weights of presynaptic neurons `rows`, shape `(m, max_row_length)`;
-        slots beyond a row's synapse count have target `n_post` (no synapse)."""
-        key = jr.wrap_key_data(self.key_data)
-        return jax.vmap(lambda i: self._row(jr.fold_in(key, i)))(rows)
+    @property
+    def homogeneous(self) -> bool:
+        """Whether every synapse has the weight `weight` (no noise)."""
+        return self.weight_std is None
 
-    def _row(self, key):
-        key_count, key_targets, key_weights = jr.split(key, 3)
-        length = self.max_row_length
-        if self.degree is not None:
-            count = self.degree
-        else:
-            count = jr.binomial(key_count, self.n_post, self.probability).astype(jnp.int32)
-        slot = jnp.arange(length)
-        targets = jr.randint(key_targets, (length,), 0, self.n_post, dtype=jnp.int32)
-        targets = jnp.where(slot < count, targets, self.n_post)
-        noise = jr.normal(key_weights, (length,))
-        return targets, self.weight + self.weight_std * noise
+    def row_counts(self, rows: Int[Array, " m"]) -> Int[Array, " m"]:
+        """Synapse counts $K_i$ of presynaptic neurons `rows`."""
+        if self.counts is None:
+            return jnp.full(rows.shape, self.degree, jnp.int32)
+        return self.counts[rows]
+
+    def counts_operand(self) -> Int[Array, " c"]:
+        """Row counts as the native kernels take them: `(n_pre,)`, or `(1,)` for a fixed degree."""
+        if self.counts is None:
+            return jnp.full((1,), self.degree, jnp.int32)
+        return self.counts
+
+    def targets(self, rows: Int[Array, " m"]) -> Int[Array, "m L"]:
+        """Targets of presynaptic neurons `rows`, shape `(m, max_row_length)`; slots beyond a
+        row's synapse count hold `n_post` (no synapse)."""
+        rows = jnp.asarray(rows, jnp.int32)
+        slot = jnp.arange(self.max_row_length, dtype=jnp.int32)
+        real = slot[None, :] < self.row_counts(rows)[:, None]
+        words = _slot_words(self.key_words, rows, self.max_row_length, np.uint32(0))
+        return jnp.where(real, _mul_high(words, self.n_post).astype(jnp.int32), self.n_post)
+
+    def noise(self, rows: Int[Array, " m"]) -> Float[Array, "m L"]:
+        r"""Standard normal weight noise $\xi$ of the slots of `rows` (heterogeneous weights)."""
+        rows = jnp.asarray(rows, jnp.int32)
+        words = _slot_words(self.key_words, rows, self.max_row_length, _NOISE_COUNTER)
+        return ndtri(((words >> 9).astype(self.weight.dtype) + 0.5) * 2.0**-23)
+
+    def rows(self, rows: Int[Array, " m"]) -> tuple[Int[Array, "m L"], Float[Array, "m L"]]:
+        """Targets (as `targets`) and weights of presynaptic neurons `rows`, each of shape
+        `(m, max_row_length)`."""
+        targets = self.targets(rows)
+        weights = jnp.broadcast_to(self.weight, targets.shape)
+        if not self.homogeneous:
+            weights = weights + self.weight_std * self.noise(rows)
+        return targets, weights
+
+
+def _key_words(key) -> UInt[Array, "2"]:
+    """The two Threefry key words of `key` (see the module docstring)."""
+    if jax.dtypes.issubdtype(jnp.result_type(key), jax.dtypes.prng_key):
+        data = jr.key_data(key)
+        if data.shape == (2,) and data.dtype == jnp.uint32:
+            return data
+        return jr.bits(key, (2,), jnp.uint32)
+    key = jnp.asarray(key)
+    if key.shape != (2,) or key.dtype != jnp.uint32:
+        raise TypeError(f"`key` must be a jax.random key; got shape {key.shape}, dtype {key.dtype}.")
+    return key
+
+
+def _slot_words(key_words, rows, length: int, counter_offset) -> UInt[Array, "m L"]:
+    """Hash words of slots `0..length-1` of `rows`: slot 2q <- y0, slot 2q+1 <- y1 of
+    Threefry(key; row, offset + q)."""
+    m = rows.shape[0]
+    pairs = (length + 1) // 2
+    if m == 0 or pairs == 0:
+        return jnp.zeros((m, length), jnp.uint32)
+    row = jnp.broadcast_to(rows.astype(jnp.uint32)[:, None], (m, pairs))
+    pair = jnp.broadcast_to(jnp.arange(pairs, dtype=jnp.uint32)[None, :] + counter_offset, (m, pairs))
+    y0, y1 = threefry2x32_p.bind(key_words[0], key_words[1], row, pair)
+    return jnp.stack([y0, y1], axis=-1).reshape(m, 2 * pairs)[:, :length]
+
+
+def _mul_high(word: UInt[Array, "..."], n: int) -> UInt[Array, "..."]:
+    r"""$\lfloor w n / 2^{32} \rfloor$ exactly, in uint32 arithmetic (16-bit limbs; no x64)."""
+    a_hi, a_lo = word >> 16, word & 0xFFFF
+    b_hi, b_lo = np.uint32(n >> 16), np.uint32(n & 0xFFFF)
+    low = a_lo * b_lo
+    mid1 = a_hi * b_lo + (low >> 16)  # < 2^32
+    mid2 = a_lo * b_hi + (mid1 & 0xFFFF)  # < 2^32
+    return a_hi * b_hi + (mid1 >> 16) + (mid2 >> 16)
 
 
 @event_matvec.register(Procedural)
 def _(conn: Procedural, spikes, *, kernel: str = "auto"):
-    _use_native(kernel, spikes.dtype)  # validates `kernel`; procedural rows are regenerated in JAX
     spikes = jnp.asarray(spikes)
     dtype = jnp.result_type(conn.weight, spikes)
-    spikes = spikes.astype(dtype)
+    implementation = _select_kernel(kernel, dtype)
+    if kernel == "native" and not conn.homogeneous:
+        raise ValueError(
+            "`kernel='native'` regenerates homogeneous procedural weights only "
+            "(`weight_std=0`); use kernel='auto' or 'reference'."
+        )
+    native = implementation == "native" and conn.homogeneous and jax.default_backend() == "cpu"
+    return _matvec((conn, spikes.astype(dtype)), native)
 
-    def sparse(conn, spikes, *, size):
-        rows, valid = _active_rows(spikes, size)
+
+@eqx.filter_custom_vjp
+def _matvec(conn_and_spikes, native: bool):
+    conn, spikes = conn_and_spikes
+    if native:
+        weight = conn.weight.astype(spikes.dtype)
+        counts = conn.counts_operand()
+        return _native.procedural_event_matvec_call(conn.key_words, counts, weight, spikes, conn.n_post)
+    return _smallest_fitting(spikes, conn.max_active, _sparse, _exact, conn, spikes)
+
+
+@_matvec.def_fwd
+def _(perturbed, conn_and_spikes, native):
+    return _matvec(conn_and_spikes, native), None
+
+
+@_matvec.def_bwd
+def _(residuals, g, perturbed, conn_and_spikes, native):
+    r"""Over every row (O(synapses), as the other formats' VJPs): with
+    $u_i = \sum_c g_{t_{ic}}$ and $v_i = \sum_c \xi_{ic} g_{t_{ic}}$,
+    $\partial L/\partial s_i = w u_i + \sigma v_i$, $\partial L/\partial w = s \cdot u$,
+    $\partial L/\partial \sigma = s \cdot v$."""
+    conn, spikes = conn_and_spikes
+    g = g.astype(spikes.dtype)
+    if native:
+        unit = _native.procedural_row_sums_call(conn.key_words, conn.counts_operand(), g, conn.n_pre)
+        noise = None
+    else:
+        unit, noise = _row_sums(conn, g)
+    d_spikes = conn.weight * unit if noise is None else conn.weight * unit + conn.weight_std * noise
+    d_conn = eqx.tree_at(lambda c: c.weight, conn, jnp.sum(spikes * unit).astype(conn.weight.dtype))
+    if noise is not None:
+        d_std = jnp.sum(spikes * noise).astype(conn.weight.dtype)
+        d_conn = eqx.tree_at(lambda c: c.weight_std, d_conn, d_std)
+    d_conn = eqx.tree_at(lambda c: c.key_words, d_conn, None)
+    if conn.counts is not None:
+        d_conn = eqx.tree_at(lambda c: c.counts, d_conn, None)
+    return d_conn, d_spikes.astype(spikes.dtype)
+
+
+def _row_sums(conn: Procedural, g):
+    r"""$u_i = \sum_c g_{t_{ic}}$ and (heterogeneous weights) $v_i = \sum_c \xi_{ic} g_{t_{ic}}$
+    for every row, regenerated in blocks."""
+    n_blocks = -(-conn.n_pre // _EXACT_BLOCK_ROWS)
+    g_padded = jnp.concatenate([g, jnp.zeros(1, g.dtype)])  # target n_post: no synapse
+
+    def block(b):
+        rows = jnp.minimum(b * _EXACT_BLOCK_ROWS + jnp.arange(_EXACT_BLOCK_ROWS), conn.n_pre - 1)
+        targets = conn.targets(rows)
+        seen = g_padded[targets]
+        noise = None if conn.homogeneous else jnp.sum(conn.noise(rows) * seen, axis=1)
+        return jnp.sum(seen, axis=1), noise
+
+    unit, noise = jax.lax.map(block, jnp.arange(n_blocks))
+    unit = unit.reshape(-1)[: conn.n_pre]
+    return unit, None if noise is None else noise.reshape(-1)[: conn.n_pre]
+
+
+def _sparse(conn: Procedural, spikes, *, size):
+    """Regenerate the (at most `size`) active rows and scatter them: one scatter-add."""
+    rows, valid = _active_rows(spikes, size)
+    targets, weights = conn.rows(rows)
+    targets = jnp.where(valid[:, None], targets, conn.n_post)
+    return _scatter_add(jnp.zeros(conn.n_post, spikes.dtype), targets, spikes[rows][:, None] * weights)
+
+
+def _exact(conn: Procedural, spikes):
+    """Every row, in blocks, added in row order (the native kernels' summation order)."""
+    n_blocks = -(-conn.n_pre // _EXACT_BLOCK_ROWS)
+
+    def block(b, y):
+        rows = b * _EXACT_BLOCK_ROWS + jnp.arange(_EXACT_BLOCK_ROWS, dtype=jnp.int32)
+        real = rows < conn.n_pre
+        rows = jnp.minimum(rows, conn.n_pre - 1)
         targets, weights = conn.rows(rows)
-        targets = jnp.where(valid[:, None], targets, conn.n_post)
-        return _scatter(targets, spikes[rows][:, None] * weights, conn.n_post, dtype)
+        targets = jnp.where(real[:, None], targets, conn.n_post)
+        return _scatter_add(y, targets, spikes[rows][:, None] * weights)
 
-    def exact(conn, spikes):
-        n_blocks = -(-conn.n_pre // _EXACT_BLOCK_ROWS)
+    return jax.lax.fori_loop(0, n_blocks, block, jnp.zeros(conn.n_post, spikes.dtype))
 
-        def block(b, y):
-            rows = b * _EXACT_BLOCK_ROWS + jnp.arange(_EXACT_BLOCK_ROWS)
-            real = rows < conn.n_pre
-            rows = jnp.minimum(rows, conn.n_pre - 1)
-            targets, weights = conn.rows(rows)
-            targets = jnp.where(real[:, None], targets, conn.n_post)
-            return y + _scatter(targets, spikes[rows][:, None] * weights, conn.n_post, dtype)
 
-        return jax.lax.fori_loop(0, n_blocks, block, jnp.zeros(conn.n_post, dtype))
-
-    return _smallest_fitting(spikes, conn.max_active, sparse, exact, conn, spikes)
+def _scatter_add(y, targets, values):
+    values = jnp.broadcast_to(values, targets.shape).astype(y.dtype)
+    return y.at[targets.ravel()].add(values.ravel(), mode="drop")
 
 
 @active_count_exceeds_buffer.register(Procedural)
 def _(conn: Procedural, spikes):
     return jnp.sum(spikes != 0) > conn.max_active
-
-
-def _scatter(targets, values, n_post, dtype):
-    values = jnp.broadcast_to(values, targets.shape).astype(dtype)
-    return jnp.zeros(n_post, dtype).at[targets.ravel()].add(values.ravel(), mode="drop")
 
 
 def _all_rows(conn: Procedural) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,13 +341,14 @@ def _(conn: Procedural):
 
 @n_synapses.register(Procedural)
 def _(conn: Procedural):
-    if conn.degree is not None:
+    if conn.counts is None:
         return conn.n_pre * conn.degree
-    return int(_all_rows(conn)[0].shape[0])
+    return int(np.sum(np.asarray(conn.counts), dtype=np.int64))
 
 
 @scale_weights.register(Procedural)
 def _(conn: Procedural, factor):
-    return eqx.tree_at(
-        lambda c: (c.weight, c.weight_std), conn, (conn.weight * factor, conn.weight_std * factor)
-    )
+    conn = eqx.tree_at(lambda c: c.weight, conn, conn.weight * factor)
+    if conn.homogeneous:
+        return conn
+    return eqx.tree_at(lambda c: c.weight_std, conn, conn.weight_std * factor)

@@ -26,6 +26,8 @@ __all__ = [
     "available",
     "csr_event_matvec_call",
     "ell_event_matvec_call",
+    "procedural_event_matvec_call",
+    "procedural_row_sums_call",
     "request",
     "unavailable_reason",
 ]
@@ -40,6 +42,10 @@ _LIBRARIES = {
         "brainsim_csr_event_matvec_f64": "BrainsimCsrEventMatvecF64",
         "brainsim_ell_event_matvec_f32": "BrainsimEllEventMatvecF32",
         "brainsim_ell_event_matvec_f64": "BrainsimEllEventMatvecF64",
+        "brainsim_procedural_event_matvec_f32": "BrainsimProceduralEventMatvecF32",
+        "brainsim_procedural_event_matvec_f64": "BrainsimProceduralEventMatvecF64",
+        "brainsim_procedural_row_sums_f32": "BrainsimProceduralRowSumsF32",
+        "brainsim_procedural_row_sums_f64": "BrainsimProceduralRowSumsF64",
     },
     NETWORK_KERNELS: {
         "brainsim_lif_network_steps_f32": "BrainsimLifNetworkStepsF32",
@@ -158,3 +164,20 @@ def ell_event_matvec_call(targets, weights, spikes, n_post: int):
     target = f"brainsim_ell_event_matvec_{_suffix(spikes.dtype)}"
     out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
     return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(targets, weights, spikes)
+
+
+def procedural_event_matvec_call(key_words, counts, weight, spikes, n_post: int):
+    """`y = spikes @ W` for homogeneous procedural `W` (`brainsim.ops.Procedural`), regenerated
+    by the native kernel. `key_words` uint32 `(2,)`, `counts` int32 `(n_pre,)` or `(1,)`,
+    `weight` 0-d of the spikes' float dtype. Returns shape `spikes.shape[:-1] + (n_post,)`."""
+    target = f"brainsim_procedural_event_matvec_{_suffix(spikes.dtype)}"
+    out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
+    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(key_words, counts, weight, spikes)
+
+
+def procedural_row_sums_call(key_words, counts, g, n_pre: int):
+    """`r_i = sum_c g[t_ic]` over the synapses of every row of a procedural `W` (`W @ g` with
+    unit weights), through the native kernel. Returns shape `g.shape[:-1] + (n_pre,)`."""
+    target = f"brainsim_procedural_row_sums_{_suffix(g.dtype)}"
+    out = jax.ShapeDtypeStruct((*g.shape[:-1], n_pre), g.dtype)
+    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(key_words, counts, g)

@@ -39,7 +39,9 @@
 //   5 neuron parameters (per population 7 x len, len = 1 or n: C_m or 1/C_m, g_L, g_L E_L,
 //     V_th, V_r, t_ref, I_const)                 6 projection floats (per projection: E_rev,
 //     then the decay factor(s), 1 or n_post of them)
-//   7... connectivity per projection: CSR (indptr, indices, weights) or ELL (targets, weights).
+//   7... connectivity per projection: CSR (indptr, indices, weights), ELL (targets, weights) or
+//     procedural (key (2,) uint32, counts (n_pre,) or (1,) int32, weight (1,); rows regenerated
+//     by procedural_rows.h, in slot order, as brainsim.ops.Procedural specifies).
 // Results: v, refractory, g, history (aliased to operands 1-4), raster uint8 (K, N or 0),
 // counts int32 (K, n_populations), finite uint8 (K, n_populations), overflow int32 (n_proj).
 
@@ -52,6 +54,7 @@
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
+#include "procedural_rows.h"
 
 namespace ffi = xla::ffi;
 
@@ -59,7 +62,8 @@ namespace {
 
 constexpr int64_t kPopFields = 6;   // n, history length, parameter length, reciprocal C_m,
                                     // has constant current, first neuron offset
-constexpr int64_t kProjFields = 9;  // pre, post, delay, kind (0 CSR, 1 ELL), coba, homogeneous,
+constexpr int64_t kProjFields = 9;  // pre, post, delay, kind (0 CSR, 1 ELL, 2 procedural), coba,
+                                    // homogeneous,
                                     // decay length, max_active, same-scan-as (projection index)
 constexpr int64_t kParams = 7;
 
@@ -75,6 +79,9 @@ struct Proj {
   const int32_t* indices = nullptr;  // CSR indices or ELL targets (row-major, width k)
   const float* weights = nullptr;
   int64_t nnz = 0, k = 0;
+  const uint32_t* key = nullptr;  // procedural: Threefry key words and row counts
+  const int32_t* counts = nullptr;
+  int64_t counts_len = 0;
 };
 
 template <bool kFma>
@@ -497,6 +504,24 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
       p.k = dims[1];
       p.indices = tg->typed_data();
       p.weights = w->typed_data();
+    } else if (p.kind == 2) {
+      auto key = conn.get<ffi::Buffer<ffi::U32>>(arg++);
+      auto counts = conn.get<ffi::Buffer<ffi::S32>>(arg++);
+      auto w = conn.get<ffi::Buffer<ffi::F32>>(arg++);
+      if (!key || !counts || !w || !p.homogeneous) {
+        return ffi::Error::InvalidArgument("network_steps: bad procedural operands.");
+      }
+      p.counts_len = static_cast<int64_t>(counts->element_count());
+      if (key->element_count() != 2 || w->element_count() != 1 ||
+          (p.counts_len != 1 && p.counts_len != n_pre)) {
+        return ffi::Error::InvalidArgument("network_steps: procedural shapes do not match.");
+      }
+      p.key = key->typed_data();
+      p.counts = counts->typed_data();
+      p.weights = w->typed_data();
+      for (int64_t i = 0; i < p.counts_len; ++i) {
+        if (p.counts[i] < 0) return ffi::Error::InvalidArgument("network_steps: counts < 0.");
+      }
     } else {
       return ffi::Error::InvalidArgument("network_steps: unknown connectivity kind.");
     }
@@ -563,6 +588,7 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
   for (int64_t k = 0; k < n_proj; ++k) inline_proj[k] = inline_in[projs[k].post];
   std::vector<float> hist_scratch(n_max);      // spike flags of populations without history
   std::vector<uint8_t> raster_scratch(n_max);  // spike flags when the raster is not recorded
+  std::vector<int32_t> row_targets;            // one regenerated procedural row
 
   int64_t t = step_in.typed_data()[0];
   for (int64_t s = 0; s < n_steps; ++s, ++t) {
@@ -611,6 +637,16 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
               if (j < n_post_u) d[j] += si * w[c];
             }
           }
+        }
+      } else if (p.kind == 2) {
+        const uint32_t n_post_32 = static_cast<uint32_t>(n_post);
+        for (int32_t i : rows) {
+          const int64_t count = p.counts[p.counts_len == 1 ? 0 : i];
+          if (static_cast<int64_t>(row_targets.size()) < count + 1) row_targets.resize(count + 1);
+          brainsim_procedural::RowTargets(p.key[0], p.key[1], static_cast<uint32_t>(i), count,
+                                          n_post_32, row_targets.data());
+          const float sw = sp[i] * w[0];
+          for (int64_t c = 0; c < count; ++c) d[row_targets[c]] += sw;
         }
       } else {
         const int64_t width = p.k;
