@@ -79,6 +79,7 @@ from .ops import (
     AbstractConnectivity as AbstractConnectivity,
     Dense as Dense,
     Procedural as Procedural,
+    event_matmat as event_matmat,
     event_matvec as event_matvec,
 )
 from .result import SimulationResult as SimulationResult, SpikeRecord as SpikeRecord

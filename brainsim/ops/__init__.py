@@ -7,6 +7,7 @@ from .delayed import event_scatter_delayed as event_scatter_delayed
 from .event import (
     KERNELS as KERNELS,
     active_count_exceeds_buffer as active_count_exceeds_buffer,
+    event_matmat as event_matmat,
     event_matvec as event_matvec,
 )
 from .formats import (

@@ -50,7 +50,14 @@ from .._validation import (
     require_positive_int,
 )
 from . import _native
-from .event import _active_rows, _select_kernel, _smallest_fitting, active_count_exceeds_buffer, event_matvec
+from .event import (
+    _active_rows,
+    _lead,
+    _select_kernel,
+    _smallest_fitting,
+    active_count_exceeds_buffer,
+    event_matvec,
+)
 from .formats import AbstractConnectivity, default_max_active, n_synapses, scale_weights, to_coo, to_dense
 
 _EXACT_BLOCK_ROWS = 1024
@@ -246,7 +253,9 @@ def _(residuals, g, perturbed, conn_and_spikes, native):
     conn, spikes = conn_and_spikes
     g = g.astype(spikes.dtype)
     if native:
-        unit = _native.procedural_row_sums_call(conn.key_words, conn.counts_operand(), g, conn.n_pre)
+        unit = _native.procedural_row_sums_call(
+            conn.key_words, conn.counts_operand(), g, conn.n_pre
+        )
         noise = None
     else:
         unit, noise = _row_sums(conn, g)
@@ -265,18 +274,20 @@ def _row_sums(conn: Procedural, g):
     r"""$u_i = \sum_c g_{t_{ic}}$ and (heterogeneous weights) $v_i = \sum_c \xi_{ic} g_{t_{ic}}$
     for every row, regenerated in blocks."""
     n_blocks = -(-conn.n_pre // _EXACT_BLOCK_ROWS)
-    g_padded = jnp.concatenate([g, jnp.zeros(1, g.dtype)])  # target n_post: no synapse
+    g_padded = jnp.concatenate([g, jnp.zeros((*g.shape[:-1], 1), g.dtype)], axis=-1)
 
-    def block(b):
+    def block(b):  # target n_post (no synapse) reads the padding 0
         rows = jnp.minimum(b * _EXACT_BLOCK_ROWS + jnp.arange(_EXACT_BLOCK_ROWS), conn.n_pre - 1)
-        targets = conn.targets(rows)
-        seen = g_padded[targets]
-        noise = None if conn.homogeneous else jnp.sum(conn.noise(rows) * seen, axis=1)
-        return jnp.sum(seen, axis=1), noise
+        seen = g_padded[..., conn.targets(rows)]  # (..., block, L)
+        noise = None if conn.homogeneous else jnp.sum(_lead(conn.noise(rows), seen) * seen, axis=-1)
+        return jnp.sum(seen, axis=-1), noise
+
+    def rows_last(x):  # (blocks, ..., block) -> (..., n_pre)
+        x = jnp.moveaxis(x, 0, -2)
+        return x.reshape(*x.shape[:-2], -1)[..., : conn.n_pre]
 
     unit, noise = jax.lax.map(block, jnp.arange(n_blocks))
-    unit = unit.reshape(-1)[: conn.n_pre]
-    return unit, None if noise is None else noise.reshape(-1)[: conn.n_pre]
+    return rows_last(unit), None if noise is None else rows_last(noise)
 
 
 def _sparse(conn: Procedural, spikes, *, size):
@@ -284,7 +295,8 @@ def _sparse(conn: Procedural, spikes, *, size):
     rows, valid = _active_rows(spikes, size)
     targets, weights = conn.rows(rows)
     targets = jnp.where(valid[:, None], targets, conn.n_post)
-    return _scatter_add(jnp.zeros(conn.n_post, spikes.dtype), targets, spikes[rows][:, None] * weights)
+    row_spikes = spikes[..., rows][..., None]
+    return _scatter_add(_zeros_out(conn, spikes), targets, row_spikes * _lead(weights, row_spikes))
 
 
 def _exact(conn: Procedural, spikes):
@@ -297,14 +309,21 @@ def _exact(conn: Procedural, spikes):
         rows = jnp.minimum(rows, conn.n_pre - 1)
         targets, weights = conn.rows(rows)
         targets = jnp.where(real[:, None], targets, conn.n_post)
-        return _scatter_add(y, targets, spikes[rows][:, None] * weights)
+        row_spikes = spikes[..., rows][..., None]
+        return _scatter_add(y, targets, row_spikes * _lead(weights, row_spikes))
 
-    return jax.lax.fori_loop(0, n_blocks, block, jnp.zeros(conn.n_post, spikes.dtype))
+    return jax.lax.fori_loop(0, n_blocks, block, _zeros_out(conn, spikes))
+
+
+def _zeros_out(conn: Procedural, spikes):
+    return jnp.zeros((*spikes.shape[:-1], conn.n_post), spikes.dtype)
 
 
 def _scatter_add(y, targets, values):
-    values = jnp.broadcast_to(values, targets.shape).astype(y.dtype)
-    return y.at[targets.ravel()].add(values.ravel(), mode="drop")
+    """`y[..., targets] += values` (values broadcast to `y`'s batch + `targets.shape`)."""
+    batch = y.shape[:-1]
+    values = jnp.broadcast_to(values, (*batch, *targets.shape)).astype(y.dtype)
+    return y.at[..., targets.ravel()].add(values.reshape(*batch, targets.size), mode="drop")
 
 
 @active_count_exceeds_buffer.register(Procedural)

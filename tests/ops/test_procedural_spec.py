@@ -118,7 +118,8 @@ def test_heterogeneous_weight_std_gradient():
         spikes = jnp.asarray(_spikes("sparse", 500, np.float64))
 
         def loss(weight, std, s):
-            conn = bs.Procedural(jr.key(4), 500, 300, degree=9, weight=jnp.asarray(weight), weight_std=jnp.asarray(std))
+            weight, std = jnp.asarray(weight), jnp.asarray(std)
+            conn = bs.Procedural(jr.key(4), 500, 300, degree=9, weight=weight, weight_std=std)
             return jnp.sum(jnp.cos(bs.event_matvec(conn, s)))
 
         check_grads(loss, (0.5, jnp.asarray(0.2), spikes), order=1, modes=["rev"])

@@ -142,6 +142,13 @@ def _suffix(dtype) -> str:
     raise TypeError(f"native kernels support float32 and float64; got {dtype}.")
 
 
+def _batched(kernel_input, *shared):
+    """`shared` operands with leading size-1 dims matching `kernel_input`'s batch dims (the
+    kernels broadcast them: the connectivity is read once per batch element, never copied)."""
+    lead = (1,) * (kernel_input.ndim - 1)
+    return [x.reshape(*lead, *x.shape) for x in shared]
+
+
 def csr_event_matvec_call(indptr, indices, weights, spikes, n_post: int):
     """`y = spikes @ W` for CSR `W` by presynaptic neuron, through the native kernel.
 
@@ -150,9 +157,8 @@ def csr_event_matvec_call(indptr, indices, weights, spikes, n_post: int):
     """
     target = f"brainsim_csr_event_matvec_{_suffix(spikes.dtype)}"
     out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
-    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(
-        indptr, indices, weights, spikes
-    )
+    call = jax.ffi.ffi_call(target, out, vmap_method="expand_dims")
+    return call(*_batched(spikes, indptr, indices, weights), spikes)
 
 
 def ell_event_matvec_call(targets, weights, spikes, n_post: int):
@@ -163,7 +169,8 @@ def ell_event_matvec_call(targets, weights, spikes, n_post: int):
     """
     target = f"brainsim_ell_event_matvec_{_suffix(spikes.dtype)}"
     out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
-    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(targets, weights, spikes)
+    call = jax.ffi.ffi_call(target, out, vmap_method="expand_dims")
+    return call(*_batched(spikes, targets, weights), spikes)
 
 
 def procedural_event_matvec_call(key_words, counts, weight, spikes, n_post: int):
@@ -172,7 +179,8 @@ def procedural_event_matvec_call(key_words, counts, weight, spikes, n_post: int)
     `weight` 0-d of the spikes' float dtype. Returns shape `spikes.shape[:-1] + (n_post,)`."""
     target = f"brainsim_procedural_event_matvec_{_suffix(spikes.dtype)}"
     out = jax.ShapeDtypeStruct((*spikes.shape[:-1], n_post), spikes.dtype)
-    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(key_words, counts, weight, spikes)
+    call = jax.ffi.ffi_call(target, out, vmap_method="expand_dims")
+    return call(*_batched(spikes, key_words, counts, weight), spikes)
 
 
 def procedural_row_sums_call(key_words, counts, g, n_pre: int):
@@ -180,4 +188,5 @@ def procedural_row_sums_call(key_words, counts, g, n_pre: int):
     unit weights), through the native kernel. Returns shape `g.shape[:-1] + (n_pre,)`."""
     target = f"brainsim_procedural_row_sums_{_suffix(g.dtype)}"
     out = jax.ShapeDtypeStruct((*g.shape[:-1], n_pre), g.dtype)
-    return jax.ffi.ffi_call(target, out, vmap_method="expand_dims")(key_words, counts, g)
+    call = jax.ffi.ffi_call(target, out, vmap_method="expand_dims")
+    return call(*_batched(g, key_words, counts), g)
