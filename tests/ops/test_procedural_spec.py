@@ -129,3 +129,15 @@ def test_native_kernel_rejects_heterogeneous_weights():
     conn = bs.Procedural(jr.key(0), 10, 10, degree=2, weight_std=0.1)
     with pytest.raises(ValueError, match="homogeneous"):
         bs.event_matvec(conn, jnp.ones(10), kernel="native")
+
+
+def test_every_key_kind_gives_a_deterministic_network():
+    raw = bs.Procedural(jr.PRNGKey(11), 40, 30, degree=5)
+    typed = bs.Procedural(jr.key(11), 40, 30, degree=5)
+    np.testing.assert_array_equal(raw.key_words, typed.key_words)  # the same threefry key
+    rbg = jr.key(11, impl="rbg")
+    a, b = bs.Procedural(rbg, 40, 30, degree=5), bs.Procedural(rbg, 40, 30, degree=5)
+    assert a.key_words.shape == (2,) and a.key_words.dtype == jnp.uint32
+    np.testing.assert_array_equal(a.targets(jnp.arange(40)), b.targets(jnp.arange(40)))
+    with pytest.raises(TypeError, match="key"):  # jaxtyping or our own check, whichever runs
+        bs.Procedural(jnp.zeros(3, jnp.uint32), 40, 30, degree=5)

@@ -240,37 +240,55 @@ ffi::Error EllEventMatvec(ffi::Buffer<ffi::S32> targets, ffi::Buffer<DT> weights
   return ffi::Error::Success();
 }
 
-// Shared operands of the procedural kernels: the key's words and the row counts of batch b.
-struct ProceduralRows {
-  const uint32_t* key;
-  const int32_t* counts;
-  int64_t counts_len;
-  uint32_t n_post;
-  std::vector<int32_t> targets;  // one row's targets (grown on demand)
-
-  int64_t Count(int64_t i) const { return counts[counts_len == 1 ? 0 : i]; }
-  const int32_t* Row(int64_t i, int64_t count) {
-    if (static_cast<int64_t>(targets.size()) < count + 1) targets.resize(count + 1);
-    brainsim_procedural::RowTargets(key[0], key[1], static_cast<uint32_t>(i), count, n_post,
-                                    targets.data());
-    return targets.data();
-  }
-};
-
-ffi::Error ProceduralCounts(ffi::Buffer<ffi::S32>& counts, int64_t n_pre,
-                            const std::vector<int64_t>& offsets) {
-  const int64_t len = counts.dimensions().back();
-  if (len != 1 && len != n_pre) {
-    return ffi::Error::InvalidArgument("`counts` must have length n_pre or 1.");
-  }
-  const int32_t* c = counts.typed_data();
-  for (int64_t off : offsets) {
-    for (int64_t i = 0; i < len; ++i) {
-      if (c[off + i] < 0) return ffi::Error::InvalidArgument("`counts` must be >= 0.");
+// The procedural operands of every batch element: the key's words and the row counts, and the
+// regenerated targets of one row (grown on demand).
+class ProceduralRows {
+ public:
+  // Validates the operands (key (2,), counts (n_pre,) or (1,) and >= 0, batch dims as in
+  // BatchOffsets); `error` is set on failure.
+  ProceduralRows(ffi::Buffer<ffi::U32>& key, ffi::Buffer<ffi::S32>& counts, int64_t n_pre,
+                 int64_t n_post, ffi::Span<const int64_t> out_batch, std::string& error)
+      : key_(key.typed_data()), counts_(counts.typed_data()),
+        counts_len_(counts.dimensions().back()), n_post_(static_cast<uint32_t>(n_post)) {
+    if (!BatchOffsets(key.dimensions(), 1, out_batch, key_offsets_, error, "key") ||
+        !BatchOffsets(counts.dimensions(), 1, out_batch, counts_offsets_, error, "counts")) {
+      return;
+    }
+    if (key.dimensions().back() != 2) {
+      error = "`key` must have shape (2,).";
+    } else if (counts_len_ != 1 && counts_len_ != n_pre) {
+      error = "`counts` must have length n_pre or 1.";
+    } else {
+      for (int64_t off : counts_offsets_) {
+        for (int64_t i = 0; i < counts_len_; ++i) {
+          if (counts_[off + i] < 0) error = "`counts` must be >= 0.";
+        }
+      }
     }
   }
-  return ffi::Error::Success();
-}
+
+  void SetBatch(size_t b) { batch_ = b; }
+  int64_t Count(int64_t i) const {
+    return counts_[counts_offsets_[batch_] + (counts_len_ == 1 ? 0 : i)];
+  }
+  // Targets of the first `count` synapses of row i in the current batch element.
+  const int32_t* Row(int64_t i, int64_t count) {
+    if (static_cast<int64_t>(targets_.size()) < count + 1) targets_.resize(count + 1);
+    const uint32_t* k = key_ + key_offsets_[batch_];
+    brainsim_procedural::RowTargets(k[0], k[1], static_cast<uint32_t>(i), count, n_post_,
+                                    targets_.data());
+    return targets_.data();
+  }
+
+ private:
+  const uint32_t* key_;
+  const int32_t* counts_;
+  int64_t counts_len_;
+  uint32_t n_post_;
+  std::vector<int64_t> key_offsets_, counts_offsets_;
+  std::vector<int32_t> targets_;
+  size_t batch_ = 0;
+};
 
 template <ffi::DataType DT>
 ffi::Error ProceduralEventMatvec(ffi::Buffer<ffi::U32> key, ffi::Buffer<ffi::S32> counts,
@@ -279,26 +297,18 @@ ffi::Error ProceduralEventMatvec(ffi::Buffer<ffi::U32> key, ffi::Buffer<ffi::S32
   using T = ffi::NativeType<DT>;
   auto out_dims = out->dimensions();
   if (out_dims.size() < 1) return ffi::Error::InvalidArgument("output must have rank >= 1.");
-  const int64_t batch_rank = static_cast<int64_t>(out_dims.size()) - 1;
-  ffi::Span<const int64_t> out_batch(out_dims.begin(), batch_rank);
+  ffi::Span<const int64_t> out_batch(out_dims.begin(), out_dims.size() - 1);
   const int64_t n_post = out_dims.back();
-  std::string err;
-  std::vector<int64_t> o_key, o_counts, o_weight, o_spikes;
-  if (!BatchOffsets(key.dimensions(), 1, out_batch, o_key, err, "key") ||
-      !BatchOffsets(counts.dimensions(), 1, out_batch, o_counts, err, "counts") ||
-      !BatchOffsets(weight.dimensions(), 0, out_batch, o_weight, err, "weight") ||
-      !BatchOffsets(spikes.dimensions(), 1, out_batch, o_spikes, err, "spikes")) {
-    return ffi::Error::InvalidArgument(err);
-  }
-  if (key.dimensions().back() != 2) return ffi::Error::InvalidArgument("`key` must be (2,).");
   const int64_t n_pre = spikes.dimensions().back();
-  ffi::Error checked = ProceduralCounts(counts, n_pre, o_counts);
-  if (checked.failure()) return checked;
-  ProceduralRows rows{nullptr, nullptr, counts.dimensions().back(), static_cast<uint32_t>(n_post),
-                      {}};
+  std::string err;
+  std::vector<int64_t> o_weight, o_spikes;
+  ProceduralRows rows(key, counts, n_pre, n_post, out_batch, err);
+  if (err.empty() && BatchOffsets(weight.dimensions(), 0, out_batch, o_weight, err, "weight")) {
+    BatchOffsets(spikes.dimensions(), 1, out_batch, o_spikes, err, "spikes");
+  }
+  if (!err.empty()) return ffi::Error::InvalidArgument(err);
   for (size_t b = 0; b < o_spikes.size(); ++b) {
-    rows.key = key.typed_data() + o_key[b];
-    rows.counts = counts.typed_data() + o_counts[b];
+    rows.SetBatch(b);
     const T w = weight.typed_data()[o_weight[b]];
     T* y = out->typed_data() + static_cast<int64_t>(b) * n_post;
     std::memset(y, 0, sizeof(T) * n_post);
@@ -318,25 +328,16 @@ ffi::Error ProceduralRowSums(ffi::Buffer<ffi::U32> key, ffi::Buffer<ffi::S32> co
   using T = ffi::NativeType<DT>;
   auto out_dims = out->dimensions();
   if (out_dims.size() < 1) return ffi::Error::InvalidArgument("output must have rank >= 1.");
-  const int64_t batch_rank = static_cast<int64_t>(out_dims.size()) - 1;
-  ffi::Span<const int64_t> out_batch(out_dims.begin(), batch_rank);
+  ffi::Span<const int64_t> out_batch(out_dims.begin(), out_dims.size() - 1);
   const int64_t n_pre = out_dims.back();
-  std::string err;
-  std::vector<int64_t> o_key, o_counts, o_g;
-  if (!BatchOffsets(key.dimensions(), 1, out_batch, o_key, err, "key") ||
-      !BatchOffsets(counts.dimensions(), 1, out_batch, o_counts, err, "counts") ||
-      !BatchOffsets(g.dimensions(), 1, out_batch, o_g, err, "g")) {
-    return ffi::Error::InvalidArgument(err);
-  }
-  if (key.dimensions().back() != 2) return ffi::Error::InvalidArgument("`key` must be (2,).");
   const int64_t n_post = g.dimensions().back();
-  ffi::Error checked = ProceduralCounts(counts, n_pre, o_counts);
-  if (checked.failure()) return checked;
-  ProceduralRows rows{nullptr, nullptr, counts.dimensions().back(), static_cast<uint32_t>(n_post),
-                      {}};
+  std::string err;
+  std::vector<int64_t> o_g;
+  ProceduralRows rows(key, counts, n_pre, n_post, out_batch, err);
+  if (err.empty()) BatchOffsets(g.dimensions(), 1, out_batch, o_g, err, "g");
+  if (!err.empty()) return ffi::Error::InvalidArgument(err);
   for (size_t b = 0; b < o_g.size(); ++b) {
-    rows.key = key.typed_data() + o_key[b];
-    rows.counts = counts.typed_data() + o_counts[b];
+    rows.SetBatch(b);
     const T* gb = g.typed_data() + o_g[b];
     T* r = out->typed_data() + static_cast<int64_t>(b) * n_pre;
     for (int64_t i = 0; i < n_pre; ++i) {
