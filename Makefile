@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/coba.py --model coba --n 4000 --duration 1.0
 	$(PY) benchmarks/coba.py --model cuba --n 4000 --duration 1.0
 	$(PY) benchmarks/coba.py --model cobahh --n 4000 --duration 1.0
+	$(PY) benchmarks/scale.py --quick
 	$(PY) benchmarks/mapping.py --part traffic --quick
 
 bench-peers: $(STAMP)

@@ -5,7 +5,8 @@
 
 `duration` is in seconds of biological time. build_s: network construction; compile_s: first
 call minus a warm call; run_s: median over `--repeats` warm calls (simulation loop, spikes recorded
-as population counts only, as the peers do). `engine` is `simulate`'s engine: `auto` (the
+as population counts only, as the peers do); connectivity_bytes: the arrays of every projection's
+connectivity format. `engine` is `simulate`'s engine: `auto` (the
 fused native CPU kernel where the network qualifies, else generic), `generic` or `fused`; the
 JSON line reports the engine requested and the one that ran.
 """
@@ -51,6 +52,9 @@ def run(model, n, duration_s, in_degree, repeats, seed, procedural=False, engine
         "n": n,
         "in_degree": in_degree,
         "synapses": sum(bs.ops.n_synapses(p.connectivity) for p in network.projections),
+        "connectivity_bytes": sum(
+            x.nbytes for p in network.projections for x in jax.tree_util.tree_leaves(p.connectivity)
+        ),
         "procedural": procedural,
         "duration": duration_s,
         "engine": engine,
