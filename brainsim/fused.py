@@ -30,6 +30,7 @@ connectivity (rows regenerated in the kernel, bit for bit as `Procedural` specif
 """
 
 import dataclasses
+import os
 
 import equinox as eqx
 import jax
@@ -48,6 +49,8 @@ from .ops import CSR, ELL, Procedural, _native
 __all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]
 
 _TARGET = "brainsim_lif_network_steps_f32"
+MIN_NEURONS_PER_THREAD = 50_000
+"""Neurons per thread below which the fused kernel uses fewer threads (see `thread_count`)."""
 _KINDS = {CSR: 0, ELL: 1, Procedural: 2}  # the kernel's connectivity kinds
 _LIF_PARAMS = ("c_m", "g_leak", "e_leak", "v_threshold", "v_reset", "t_ref")
 
@@ -57,7 +60,8 @@ class FusedPlan:
     """Static description of a network the fused kernel can run (hashable: a jit static arg).
 
     `pop_meta` and `proj_meta` are the kernel's integer metadata (see `network_kernels.cc`);
-    `record` says whether the kernel returns the spike raster.
+    `record` says whether the kernel returns the spike raster; `threads` how many CPU threads
+    it uses (`thread_count`).
     """
 
     populations: tuple[str, ...]
@@ -67,6 +71,7 @@ class FusedPlan:
     pop_meta: tuple[int, ...]
     proj_meta: tuple[int, ...]
     record: bool
+    threads: int = 1
 
 
 def fused_plan(
@@ -126,8 +131,24 @@ def fused_plan(
         pop_meta=tuple(pop_meta),
         proj_meta=tuple(proj_meta),
         record=record,
+        threads=thread_count(sum(p.n for p in network.populations)),
     )
     return plan, None
+
+
+def thread_count(n_neurons: int) -> int:
+    """Threads of the fused kernel for a network of `n_neurons`: the CPUs this process may use
+    (or `BRAINSIM_NATIVE_THREADS`), at most one per `MIN_NEURONS_PER_THREAD` neurons (below
+    that a step lasts microseconds and a barrier per step costs more than it saves). Results do
+    not depend on it: each neuron's inputs are summed in the same order whatever the count."""
+    setting = os.environ.get("BRAINSIM_NATIVE_THREADS", "")
+    if setting:
+        if not setting.isdigit() or int(setting) < 1:
+            raise ValueError(f"`BRAINSIM_NATIVE_THREADS` must be an integer >= 1; got {setting!r}.")
+        wanted = int(setting)
+    else:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(wanted, n_neurons // MIN_NEURONS_PER_THREAD))
 
 
 def _refusal(network, monitors, initial_state, key) -> str | None:
@@ -320,6 +341,7 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
         pop_meta=np.asarray(plan.pop_meta, np.int64),
         proj_meta=np.asarray(plan.proj_meta, np.int64),
         dt=np.float32(dt),
+        threads=np.int64(plan.threads),
     )
     neurons, spikes, count, ok, history = {}, {}, {}, {}, {}
     offset, h_offset = 0, 0

@@ -304,3 +304,34 @@ def test_without_native_library_auto_falls_back(coba, monkeypatch):
     finally:
         monkeypatch.undo()
         _native._reset_for_tests()
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    """The fused kernel with 2 threads even for small networks."""
+    monkeypatch.setattr(bs.fused, "MIN_NEURONS_PER_THREAD", 16)
+    monkeypatch.setenv("BRAINSIM_NATIVE_THREADS", "2")
+
+
+@needs_fused
+@pytest.mark.parametrize("model", ["coba", "coba_procedural", "delays"])
+def test_threads_give_identical_results(model, coba, coba_procedural, two_threads):
+    """Each thread owns a slice of every population and sums its neurons' inputs in row order,
+    so the spikes and state are those of the generic engine (the delay network also has a delay
+    equal to its history length: rows read and overwritten in the same step)."""
+    network = {"coba": coba, "coba_procedural": coba_procedural, "delays": _delay_network()}[model]
+    assert bs.fused_plan(network)[0].threads == 2
+    generic = _run(network, 30.0, "generic")
+    fused = _run(network, 30.0, "fused")
+    _assert_same_spikes(generic, fused)
+    _assert_same_state(generic.final_state, fused.final_state)
+
+
+def test_thread_count(monkeypatch):
+    monkeypatch.setenv("BRAINSIM_NATIVE_THREADS", "3")
+    assert bs.fused.thread_count(10 * bs.fused.MIN_NEURONS_PER_THREAD) == 3
+    assert bs.fused.thread_count(2 * bs.fused.MIN_NEURONS_PER_THREAD) == 2
+    assert bs.fused.thread_count(100) == 1
+    monkeypatch.setenv("BRAINSIM_NATIVE_THREADS", "zero")
+    with pytest.raises(ValueError, match="BRAINSIM_NATIVE_THREADS"):
+        bs.fused.thread_count(10**6)

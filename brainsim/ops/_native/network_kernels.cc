@@ -46,11 +46,13 @@
 // counts int32 (K, n_populations), finite uint8 (K, n_populations), overflow int32 (n_proj).
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -376,6 +378,30 @@ const Kernels& PickKernels() {
   return kKernelsBase;
 }
 
+// A reusable barrier for the step loop's threads: spins briefly (a step lasts microseconds),
+// then yields, so an oversubscribed machine still makes progress.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int64_t n) : n_(n) {}
+  void Wait() {
+    if (n_ == 1) return;
+    const int64_t generation = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+      return;
+    }
+    for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
+      if (spins > 4096) std::this_thread::yield();
+    }
+  }
+
+ private:
+  const int64_t n_;
+  std::atomic<int64_t> arrived_{0};
+  std::atomic<int64_t> generation_{0};
+};
+
 // Indices i with s[i] != 0, in order; zero 64-byte blocks are skipped with one OR of 8 words.
 inline void CollectActive(const float* s, int64_t n, std::vector<int32_t>& out) {
   out.clear();
@@ -406,7 +432,7 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
                         ffi::ResultBuffer<ffi::U8> raster, ffi::ResultBuffer<ffi::S32> counts,
                         ffi::ResultBuffer<ffi::U8> finite, ffi::ResultBuffer<ffi::S32> overflow,
                         ffi::Span<const int64_t> pop_meta, ffi::Span<const int64_t> proj_meta,
-                        float dt) {
+                        float dt, int64_t threads) {
   if (pop_meta.size() % kPopFields != 0 || proj_meta.size() % kProjFields != 0) {
     return ffi::Error::InvalidArgument("network_steps: malformed metadata.");
   }
@@ -552,7 +578,6 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
   for (int64_t k = 0; k < n_proj; ++k) overflow_all[k] = 0;
 
   std::vector<float> delivered(g_total, 0.0f), i0(n_total), gsum(n_total);
-  std::vector<std::vector<int32_t>> active(n_proj);
   const Kernels& kern = PickKernels();
   // A population whose first incoming projection is COBA gets I0 and G written by it; the
   // others (CUBA first, or no input) are cleared at every step.
@@ -588,124 +613,183 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
   for (int64_t k = 0; k < n_proj; ++k) inline_proj[k] = inline_in[projs[k].post];
   std::vector<float> hist_scratch(n_max);      // spike flags of populations without history
   std::vector<uint8_t> raster_scratch(n_max);  // spike flags when the raster is not recorded
-  std::vector<int32_t> row_targets;            // one regenerated procedural row
 
-  int64_t t = step_in.typed_data()[0];
-  for (int64_t s = 0; s < n_steps; ++s, ++t) {
-    // 1. delivery of spikes emitted `delay` steps ago.
-    for (int64_t k = 0; k < n_proj; ++k) {
-      Proj& p = projs[k];
-      const Pop& pre = pops[p.pre];
-      const int64_t n_post = pops[p.post].n;
-      if (p.share == k) {
-        int64_t slot = (t - p.delay) % pre.hist_len;
-        if (slot < 0) slot += pre.hist_len;
-        CollectActive(hist + pre.hist_offset + slot * pre.n, pre.n, active[k]);
+  // Threads: thread `tid` owns the neurons [lo, hi) of every population (bounds on 16-neuron,
+  // 64-byte boundaries). It delivers only to its own postsynaptic neurons (every thread walks
+  // all active rows, in row order, so each neuron's sum is formed in the same order as with one
+  // thread: the results do not depend on the thread count), updates them, and writes their
+  // spike-history entries. One barrier per step separates the history writes of step t from
+  // the reads of step t + 1.
+  const int64_t n_threads = std::max<int64_t>(1, threads);
+  std::vector<int64_t> bounds(static_cast<size_t>(n_pops * (n_threads + 1)));
+  for (int64_t q = 0; q < n_pops; ++q) {
+    for (int64_t r = 0; r <= n_threads; ++r) {
+      const int64_t cut = (pops[q].n * r / n_threads) / 16 * 16;
+      bounds[q * (n_threads + 1) + r] = r == n_threads ? pops[q].n : cut;
+    }
+  }
+  std::vector<int32_t> thread_counts(static_cast<size_t>(n_threads * n_steps * n_pops), 0);
+  std::vector<uint8_t> thread_bad(static_cast<size_t>(n_threads * n_steps * n_pops), 0);
+  SpinBarrier barrier(n_threads);
+  const int64_t t0 = step_in.typed_data()[0];
+  auto history_row = [&](const Proj& p, int64_t t) {
+    const Pop& pre = pops[p.pre];
+    int64_t slot = (t - p.delay) % pre.hist_len;
+    if (slot < 0) slot += pre.hist_len;
+    return static_cast<const float*>(hist + pre.hist_offset + slot * pre.n);
+  };
+  bool reread_row = false;
+  for (const Proj& p : projs) reread_row |= n_threads > 1 && p.delay == pops[p.pre].hist_len;
+
+  auto worker = [&](int64_t tid) {
+    std::vector<std::vector<int32_t>> active(n_proj);
+    std::vector<int32_t> row_targets;  // one regenerated procedural row
+    std::vector<std::vector<InSyn>> my_in(n_pops);
+    auto lo_of = [&](int64_t q) { return bounds[q * (n_threads + 1) + tid]; };
+    auto hi_of = [&](int64_t q) { return bounds[q * (n_threads + 1) + tid + 1]; };
+    for (int64_t q = 0; q < n_pops; ++q) {
+      for (InSyn syn : in_syn[q]) {  // this thread's slice of every incoming projection
+        syn.g += lo_of(q);
+        syn.d += lo_of(q);
+        my_in[q].push_back(syn);
       }
-      const std::vector<int32_t>& rows = active[p.share];
-      if (static_cast<int64_t>(rows.size()) > p.max_active) overflow_all[k] += 1;
-      if (rows.empty()) continue;
-      int64_t slot = (t - p.delay) % pre.hist_len;
-      if (slot < 0) slot += pre.hist_len;
-      const float* sp = hist + pre.hist_offset + slot * pre.n;
-      float* d = delivered.data() + p.g_offset;
-      const uint64_t n_post_u = static_cast<uint64_t>(n_post);
-      // The rows are scattered in memory: prefetch every active row's pointer, then its first
-      // cache lines, so the misses overlap instead of queueing behind each other.
-      const int32_t* __restrict ix = p.indices;
-      const float* __restrict w = p.weights;
-      const bool homogeneous = p.homogeneous;
-      if (p.kind == 0) {
-        const int32_t* __restrict ip = p.indptr;
-        for (int32_t i : rows) __builtin_prefetch(ip + i);
-        for (int32_t i : rows) {
-          __builtin_prefetch(ix + ip[i]);
-          if (!homogeneous) __builtin_prefetch(w + ip[i]);
-        }
-        for (int32_t i : rows) {
-          const float si = sp[i];
-          const int64_t start = ip[i], end = ip[i + 1];
-          if (homogeneous) {
-            const float sw = si * w[0];
-            for (int64_t c = start; c < end; ++c) {
-              const uint64_t j = static_cast<uint32_t>(ix[c]);
-              if (j < n_post_u) d[j] += sw;
+    }
+    int64_t t = t0;
+    for (int64_t s = 0; s < n_steps; ++s, ++t) {
+      // 1. delivery of spikes emitted `delay` steps ago, to this thread's neurons.
+      for (int64_t k = 0; k < n_proj; ++k) {
+        Proj& p = projs[k];
+        const float* sp = history_row(p, t);
+        if (p.share == k) CollectActive(sp, pops[p.pre].n, active[k]);
+        const std::vector<int32_t>& rows = active[p.share];
+        if (tid == 0 && static_cast<int64_t>(rows.size()) > p.max_active) overflow_all[k] += 1;
+        if (rows.empty()) continue;
+        float* d = delivered.data() + p.g_offset;
+        const uint32_t lo = static_cast<uint32_t>(lo_of(p.post));
+        const uint32_t width = static_cast<uint32_t>(hi_of(p.post)) - lo;
+        // Mine: j in [lo, lo + width), one unsigned comparison (also drops padding >= n_post).
+        auto mine = [lo, width](uint32_t j) { return j - lo < width; };
+        // The rows are scattered in memory: prefetch every active row's pointer, then its first
+        // cache lines, so the misses overlap instead of queueing behind each other.
+        const int32_t* __restrict ix = p.indices;
+        const float* __restrict w = p.weights;
+        const bool homogeneous = p.homogeneous;
+        if (p.kind == 0) {
+          const int32_t* __restrict ip = p.indptr;
+          for (int32_t i : rows) __builtin_prefetch(ip + i);
+          for (int32_t i : rows) {
+            __builtin_prefetch(ix + ip[i]);
+            if (!homogeneous) __builtin_prefetch(w + ip[i]);
+          }
+          for (int32_t i : rows) {
+            const float si = sp[i];
+            const int64_t start = ip[i], end = ip[i + 1];
+            if (homogeneous) {
+              const float sw = si * w[0];
+              for (int64_t c = start; c < end; ++c) {
+                const uint32_t j = static_cast<uint32_t>(ix[c]);
+                if (mine(j)) d[j] += sw;
+              }
+            } else {
+              for (int64_t c = start; c < end; ++c) {
+                const uint32_t j = static_cast<uint32_t>(ix[c]);
+                if (mine(j)) d[j] += si * w[c];
+              }
             }
-          } else {
-            for (int64_t c = start; c < end; ++c) {
-              const uint64_t j = static_cast<uint32_t>(ix[c]);
-              if (j < n_post_u) d[j] += si * w[c];
+          }
+        } else if (p.kind == 2) {
+          const uint32_t n_post_32 = static_cast<uint32_t>(pops[p.post].n);
+          for (int32_t i : rows) {
+            const int64_t count = p.counts[p.counts_len == 1 ? 0 : i];
+            if (static_cast<int64_t>(row_targets.size()) < count + 1) row_targets.resize(count + 1);
+            brainsim_procedural::RowTargets(p.key[0], p.key[1], static_cast<uint32_t>(i), count,
+                                            n_post_32, row_targets.data());
+            const float sw = sp[i] * w[0];
+            for (int64_t c = 0; c < count; ++c) {
+              const uint32_t j = static_cast<uint32_t>(row_targets[c]);
+              if (mine(j)) d[j] += sw;
+            }
+          }
+        } else {
+          const int64_t row_width = p.k;
+          for (int32_t i : rows) {
+            __builtin_prefetch(ix + static_cast<int64_t>(i) * row_width);
+            if (!homogeneous) __builtin_prefetch(w + static_cast<int64_t>(i) * row_width);
+          }
+          for (int32_t i : rows) {
+            const float si = sp[i];
+            const int32_t* row = ix + static_cast<int64_t>(i) * row_width;
+            if (homogeneous) {
+              const float sw = si * w[0];
+              for (int64_t c = 0; c < row_width; ++c) {
+                const uint32_t j = static_cast<uint32_t>(row[c]);
+                if (mine(j)) d[j] += sw;
+              }
+            } else {
+              const float* wrow = w + static_cast<int64_t>(i) * row_width;
+              for (int64_t c = 0; c < row_width; ++c) {
+                const uint32_t j = static_cast<uint32_t>(row[c]);
+                if (mine(j)) d[j] += si * wrow[c];
+              }
             }
           }
         }
-      } else if (p.kind == 2) {
-        const uint32_t n_post_32 = static_cast<uint32_t>(n_post);
-        for (int32_t i : rows) {
-          const int64_t count = p.counts[p.counts_len == 1 ? 0 : i];
-          if (static_cast<int64_t>(row_targets.size()) < count + 1) row_targets.resize(count + 1);
-          brainsim_procedural::RowTargets(p.key[0], p.key[1], static_cast<uint32_t>(i), count,
-                                          n_post_32, row_targets.data());
-          const float sw = sp[i] * w[0];
-          for (int64_t c = 0; c < count; ++c) d[row_targets[c]] += sw;
-        }
-      } else {
-        const int64_t width = p.k;
-        for (int32_t i : rows) {
-          __builtin_prefetch(ix + static_cast<int64_t>(i) * width);
-          if (!homogeneous) __builtin_prefetch(w + static_cast<int64_t>(i) * width);
-        }
-        for (int32_t i : rows) {
-          const float si = sp[i];
-          const int32_t* row = ix + static_cast<int64_t>(i) * width;
-          if (homogeneous) {
-            const float sw = si * w[0];
-            for (int64_t c = 0; c < width; ++c) {
-              const uint64_t j = static_cast<uint32_t>(row[c]);
-              if (j < n_post_u) d[j] += sw;
-            }
-          } else {
-            const float* wrow = w + static_cast<int64_t>(i) * width;
-            for (int64_t c = 0; c < width; ++c) {
-              const uint64_t j = static_cast<uint32_t>(row[c]);
-              if (j < n_post_u) d[j] += si * wrow[c];
-            }
-          }
-        }
       }
+      // A history row read above may be the one this step's neuron update overwrites (a delay
+      // equal to the history length): every thread must have finished reading it.
+      if (reread_row) barrier.Wait();
+      // 2. + 4. synapse update, input assembly and exact decay, one pass per projection.
+      for (int64_t q = 0; q < n_pops; ++q) {
+        if (!cleared_by_first[q] || inline_in[q]) continue;
+        const int64_t a = pops[q].offset + lo_of(q), b = pops[q].offset + hi_of(q);
+        std::fill(i0.begin() + a, i0.begin() + b, 0.0f);
+        std::fill(gsum.begin() + a, gsum.begin() + b, 0.0f);
+      }
+      for (int64_t k = 0; k < n_proj; ++k) {
+        if (inline_proj[k]) continue;
+        const Proj& p = projs[k];
+        const Pop& post = pops[p.post];
+        const int64_t lo = lo_of(p.post);
+        const bool scalar_decay = p.decay_len == 1;
+        const SynapseFn pass = !p.coba ? kern.cuba : first[k] ? kern.coba_first : kern.coba;
+        pass(hi_of(p.post) - lo, g + p.g_offset + lo, delivered.data() + p.g_offset + lo,
+             i0.data() + post.offset + lo, gsum.data() + post.offset + lo, pf[p.f_offset],
+             pf + p.f_offset + 1 + (scalar_decay ? 0 : lo), scalar_decay);
+      }
+      // 3. + 5. neurons, spikes, history.
+      uint8_t* raster_step = record ? raster_all + s * n_total : nullptr;
+      for (int64_t q = 0; q < n_pops; ++q) {
+        const Pop& p = pops[q];
+        const int64_t lo = lo_of(q);
+        float* hist_row = hist_scratch.data();
+        if (p.hist_len > 0) hist_row = hist + p.hist_offset + (t % p.hist_len) * p.n;
+        uint8_t* raster_row = raster_step ? raster_step + p.offset : raster_scratch.data();
+        const float* par_q = par + p.param_offset + (p.param_len > 1 ? lo : 0);
+        bool bad = false;
+        const int64_t c = update[q](hi_of(q) - lo, v + p.offset + lo, ref + p.offset + lo,
+                                    i0.data() + p.offset + lo, gsum.data() + p.offset + lo,
+                                    my_in[q].data(), par_q, p.param_len, dt, hist_row + lo,
+                                    raster_row + lo, &bad);
+        const size_t at = static_cast<size_t>((tid * n_steps + s) * n_pops + q);
+        thread_counts[at] = static_cast<int32_t>(c);
+        thread_bad[at] = bad ? 1 : 0;
+      }
+      barrier.Wait();
     }
-    // 2. + 4. synapse update, input assembly and exact decay, one pass per projection.
-    for (int64_t q = 0; q < n_pops; ++q) {
-      if (!cleared_by_first[q] || inline_in[q]) continue;
-      std::fill(i0.begin() + pops[q].offset, i0.begin() + pops[q].offset + pops[q].n, 0.0f);
-      std::fill(gsum.begin() + pops[q].offset, gsum.begin() + pops[q].offset + pops[q].n, 0.0f);
+  };
+  std::vector<std::thread> helpers;
+  for (int64_t tid = 1; tid < n_threads; ++tid) helpers.emplace_back(worker, tid);
+  worker(0);
+  for (std::thread& h : helpers) h.join();
+  for (int64_t at = 0; at < n_steps * n_pops; ++at) {
+    int32_t count = 0;
+    uint8_t bad = 0;
+    for (int64_t tid = 0; tid < n_threads; ++tid) {
+      count += thread_counts[tid * n_steps * n_pops + at];
+      bad |= thread_bad[tid * n_steps * n_pops + at];
     }
-    for (int64_t k = 0; k < n_proj; ++k) {
-      if (inline_proj[k]) continue;
-      const Proj& p = projs[k];
-      const Pop& post = pops[p.post];
-      float* gp = g + p.g_offset;
-      float* d = delivered.data() + p.g_offset;
-      float* in0 = i0.data() + post.offset;
-      float* gs = gsum.data() + post.offset;
-      const float e_rev = pf[p.f_offset];
-      const float* dec = pf + p.f_offset + 1;
-      const SynapseFn pass = !p.coba ? kern.cuba : first[k] ? kern.coba_first : kern.coba;
-      pass(post.n, gp, d, in0, gs, e_rev, dec, p.decay_len == 1);
-    }
-    // 3. + 5. neurons, spikes, history.
-    uint8_t* raster_step = record ? raster_all + s * n_total : nullptr;
-    for (int64_t q = 0; q < n_pops; ++q) {
-      const Pop& p = pops[q];
-      float* hist_row = hist_scratch.data();
-      if (p.hist_len > 0) hist_row = hist + p.hist_offset + (t % p.hist_len) * p.n;
-      uint8_t* raster_row = raster_step ? raster_step + p.offset : raster_scratch.data();
-      bool bad = false;
-      const int64_t c = update[q](p.n, v + p.offset, ref + p.offset, i0.data() + p.offset,
-                                  gsum.data() + p.offset, in_syn[q].data(), par + p.param_offset,
-                                  p.param_len, dt, hist_row, raster_row, &bad);
-      counts_all[s * n_pops + q] = static_cast<int32_t>(c);
-      finite_all[s * n_pops + q] = bad ? 0 : 1;
-    }
+    counts_all[at] = count;
+    finite_all[at] = bad ? 0 : 1;
   }
   return ffi::Error::Success();
 }
@@ -732,4 +816,5 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(BrainsimLifNetworkStepsF32, NetworkSteps,
                                   .Ret<ffi::Buffer<ffi::S32>>()  // overflow (projections)
                                   .Attr<ffi::Span<const int64_t>>("pop_meta")
                                   .Attr<ffi::Span<const int64_t>>("proj_meta")
-                                  .Attr<float>("dt"));
+                                  .Attr<float>("dt")
+                                  .Attr<int64_t>("threads"));
