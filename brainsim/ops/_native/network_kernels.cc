@@ -638,6 +638,15 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
     if (slot < 0) slot += pre.hist_len;
     return static_cast<const float*>(hist + pre.hist_offset + slot * pre.n);
   };
+  // With several threads, each hashes a share of a procedural projection's active rows into
+  // hashed[thread][projection] (a barrier later every thread scatters them all, in row order).
+  bool split_hash = false;
+  for (const Proj& p : projs) split_hash |= n_threads > 1 && p.kind == 2;
+  std::vector<std::vector<std::vector<int32_t>>> hashed(
+      n_threads, std::vector<std::vector<int32_t>>(n_proj));
+  auto share_of = [n_threads](const std::vector<int32_t>& rows, int64_t th) {
+    return static_cast<int64_t>(rows.size()) * th / n_threads;
+  };
   bool reread_row = false;
   for (const Proj& p : projs) reread_row |= n_threads > 1 && p.delay == pops[p.pre].hist_len;
 
@@ -658,9 +667,28 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
     for (int64_t s = 0; s < n_steps; ++s, ++t) {
       // 1. delivery of spikes emitted `delay` steps ago, to this thread's neurons.
       for (int64_t k = 0; k < n_proj; ++k) {
+        if (projs[k].share == k) CollectActive(history_row(projs[k], t), pops[projs[k].pre].n, active[k]);
+      }
+      if (split_hash) {  // this thread's share of the procedural rows, hashed once for all
+        for (int64_t k = 0; k < n_proj; ++k) {
+          const Proj& p = projs[k];
+          if (p.kind != 2) continue;
+          const std::vector<int32_t>& rows = active[p.share];
+          std::vector<int32_t>& buf = hashed[tid][k];
+          int64_t pos = 0;
+          for (int64_t r = share_of(rows, tid); r < share_of(rows, tid + 1); ++r) {
+            const int64_t count = p.counts[p.counts_len == 1 ? 0 : rows[r]];
+            if (static_cast<int64_t>(buf.size()) < pos + count + 1) buf.resize(2 * (pos + count + 1));
+            brainsim_procedural::RowTargets(p.key[0], p.key[1], static_cast<uint32_t>(rows[r]), count,
+                                            static_cast<uint32_t>(pops[p.post].n), buf.data() + pos);
+            pos += count;
+          }
+        }
+        barrier.Wait();
+      }
+      for (int64_t k = 0; k < n_proj; ++k) {
         Proj& p = projs[k];
         const float* sp = history_row(p, t);
-        if (p.share == k) CollectActive(sp, pops[p.pre].n, active[k]);
         const std::vector<int32_t>& rows = active[p.share];
         if (tid == 0 && static_cast<int64_t>(rows.size()) > p.max_active) overflow_all[k] += 1;
         if (rows.empty()) continue;
@@ -695,6 +723,20 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
                 const uint32_t j = static_cast<uint32_t>(ix[c]);
                 if (mine(j)) d[j] += si * w[c];
               }
+            }
+          }
+        } else if (p.kind == 2 && split_hash) {  // every thread's hashed rows, in row order
+          for (int64_t th = 0; th < n_threads; ++th) {
+            const int32_t* targets = hashed[th][k].data();
+            for (int64_t r = share_of(rows, th); r < share_of(rows, th + 1); ++r) {
+              const int32_t i = rows[r];
+              const int64_t count = p.counts[p.counts_len == 1 ? 0 : i];
+              const float sw = sp[i] * w[0];
+              for (int64_t c = 0; c < count; ++c) {
+                const uint32_t j = static_cast<uint32_t>(targets[c]);
+                if (mine(j)) d[j] += sw;
+              }
+              targets += count;
             }
           }
         } else if (p.kind == 2) {
