@@ -27,6 +27,9 @@ connectivity (homogeneous or per-synapse float32 weights) or homogeneous `Proced
 connectivity (rows regenerated in the kernel, bit for bit as `Procedural` specifies); inputs are at most one
 `ConstantCurrent` per population; no `StateMonitor`s; float32 state; not under
 `jit`/`grad`/`vmap`; the CPU backend with the native library built.
+
+Large networks run on several threads (`thread_count`); each thread owns a slice of every
+population and sums its neurons' inputs in row order, so results do not depend on the count.
 """
 
 import dataclasses
