@@ -28,7 +28,7 @@ bench: $(STAMP)
 
 bench-peers: $(STAMP)
 	$(MAKE) -C benchmarks/peers venvs PYTHON_BRIAN=$(PYTHON_BRIAN) PYTHON_BRAINPY=$(PYTHON_BRAINPY)
-	$(PY) benchmarks/peers/compare.py
+	$(PY) benchmarks/peers/compare.py --sizes 4000,40000,400000
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
