@@ -33,7 +33,7 @@
 // row order, so each sum is formed as with one thread) and updates them; a barrier per step
 // orders the spike-history writes before the next step's reads (two when a delay equals the
 // history length; one more with procedural projections, whose active rows are hashed once,
-// a share per thread). Results do not depend on the thread count.
+// a share per thread, before any is scattered). Results do not depend on the thread count.
 //
 // Cost per step: the neuron loop (which also does steps 1b-4 for a population with at most 4
 // incoming projections, all with a scalar decay: no I0/G arrays) is vectorised and branch-free;
@@ -91,6 +91,7 @@ struct Proj {
   const uint32_t* key = nullptr;  // procedural: Threefry key words and row counts
   const int32_t* counts = nullptr;
   int64_t counts_len = 0;
+  int64_t Count(int64_t i) const { return counts[counts_len == 1 ? 0 : i]; }  // row i's synapses
 };
 
 template <bool kFma>
@@ -645,10 +646,10 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
     if (slot < 0) slot += pre.hist_len;
     return static_cast<const float*>(hist + pre.hist_offset + slot * pre.n);
   };
-  // With several threads, each hashes a share of a procedural projection's active rows into
-  // hashed[thread][projection] (a barrier later every thread scatters them all, in row order).
-  bool split_hash = false;
-  for (const Proj& p : projs) split_hash |= n_threads > 1 && p.kind == 2;
+  // Each thread hashes a share of a procedural projection's active rows into
+  // hashed[thread][projection]; after a barrier every thread scatters them all, in row order.
+  bool any_procedural = false;
+  for (const Proj& p : projs) any_procedural |= p.kind == 2;
   std::vector<std::vector<std::vector<int32_t>>> hashed(
       n_threads, std::vector<std::vector<int32_t>>(n_proj));
   auto share_of = [n_threads](const std::vector<int32_t>& rows, int64_t th) {
@@ -659,7 +660,6 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
 
   auto worker = [&](int64_t tid) {
     std::vector<std::vector<int32_t>> active(n_proj);
-    std::vector<int32_t> row_targets;  // one regenerated procedural row
     std::vector<std::vector<InSyn>> my_in(n_pops);
     auto lo_of = [&](int64_t q) { return bounds[q * (n_threads + 1) + tid]; };
     auto hi_of = [&](int64_t q) { return bounds[q * (n_threads + 1) + tid + 1]; };
@@ -676,7 +676,7 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
       for (int64_t k = 0; k < n_proj; ++k) {
         if (projs[k].share == k) CollectActive(history_row(projs[k], t), pops[projs[k].pre].n, active[k]);
       }
-      if (split_hash) {  // this thread's share of the procedural rows, hashed once for all
+      if (any_procedural) {  // this thread's share of the procedural rows, hashed once for all
         for (int64_t k = 0; k < n_proj; ++k) {
           const Proj& p = projs[k];
           if (p.kind != 2) continue;
@@ -684,7 +684,7 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
           std::vector<int32_t>& buf = hashed[tid][k];
           int64_t pos = 0;
           for (int64_t r = share_of(rows, tid); r < share_of(rows, tid + 1); ++r) {
-            const int64_t count = p.counts[p.counts_len == 1 ? 0 : rows[r]];
+            const int64_t count = p.Count(rows[r]);
             if (static_cast<int64_t>(buf.size()) < pos + count + 1) buf.resize(2 * (pos + count + 1));
             brainsim_procedural::RowTargets(p.key[0], p.key[1], static_cast<uint32_t>(rows[r]), count,
                                             static_cast<uint32_t>(pops[p.post].n), buf.data() + pos);
@@ -732,31 +732,18 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
               }
             }
           }
-        } else if (p.kind == 2 && split_hash) {  // every thread's hashed rows, in row order
+        } else if (p.kind == 2) {  // every thread's hashed rows, in row order
           for (int64_t th = 0; th < n_threads; ++th) {
             const int32_t* targets = hashed[th][k].data();
             for (int64_t r = share_of(rows, th); r < share_of(rows, th + 1); ++r) {
               const int32_t i = rows[r];
-              const int64_t count = p.counts[p.counts_len == 1 ? 0 : i];
+              const int64_t count = p.Count(i);
               const float sw = sp[i] * w[0];
               for (int64_t c = 0; c < count; ++c) {
                 const uint32_t j = static_cast<uint32_t>(targets[c]);
                 if (mine(j)) d[j] += sw;
               }
               targets += count;
-            }
-          }
-        } else if (p.kind == 2) {
-          const uint32_t n_post_32 = static_cast<uint32_t>(pops[p.post].n);
-          for (int32_t i : rows) {
-            const int64_t count = p.counts[p.counts_len == 1 ? 0 : i];
-            if (static_cast<int64_t>(row_targets.size()) < count + 1) row_targets.resize(count + 1);
-            brainsim_procedural::RowTargets(p.key[0], p.key[1], static_cast<uint32_t>(i), count,
-                                            n_post_32, row_targets.data());
-            const float sw = sp[i] * w[0];
-            for (int64_t c = 0; c < count; ++c) {
-              const uint32_t j = static_cast<uint32_t>(row_targets[c]);
-              if (mine(j)) d[j] += sw;
             }
           }
         } else {
