@@ -12,7 +12,8 @@
 //                              r_i = sum over the row's slots c of g[t_ic], O(synapses).
 //
 // Cost: O(n_pre / 16) to find the active rows (the spike vector is read in 64-byte blocks and a
-// block that is all zero bits is skipped) plus O(active rows x fan-out) scattered adds.
+// block that is all zero bits is skipped) plus O(active rows x fan-out) scattered adds, with the
+// rows prefetched ahead (scatter_rows.h).
 // The output is zero-initialised here; nothing is aliased.
 //
 // Batching (jax.ffi.ffi_call(..., vmap_method="expand_dims")): every operand gets the same number
@@ -30,6 +31,7 @@
 
 #include "xla/ffi/api/ffi.h"
 #include "procedural_rows.h"
+#include "scatter_rows.h"
 
 namespace ffi = xla::ffi;
 
@@ -137,38 +139,27 @@ ffi::Error CsrEventMatvec(ffi::Buffer<ffi::S32> indptr, ffi::Buffer<ffi::S32> in
   const T* w_all = weights.typed_data();
   const T* s_all = spikes.typed_data();
   T* y_all = out->typed_data();
-  bool bad_row = false;
+  std::vector<int32_t> rows;
   for (size_t b = 0; b < o_spikes.size(); ++b) {
     const int32_t* ip = ip_all + o_indptr[b];
-    const int32_t* ix = ix_all + o_indices[b];
-    const T* w = w_all + o_weights[b];
+    const T* s = s_all + o_spikes[b];
     T* y = y_all + static_cast<int64_t>(b) * n_post;
     std::memset(y, 0, sizeof(T) * n_post);
-    const uint64_t n_post_u = static_cast<uint64_t>(n_post);
-    auto visit = [&](int64_t i, T s) {
-      const int64_t start = ip[i], end = ip[i + 1];
-      if (start < 0 || end < start || end > nnz) {
-        bad_row = true;
-        return;
-      }
-      if (homogeneous) {
-        const T sw = s * w[0];
-        for (int64_t k = start; k < end; ++k) {
-          const uint64_t j = static_cast<uint32_t>(ix[k]);
-          if (j < n_post_u) y[j] += sw;
-        }
-      } else {
-        for (int64_t k = start; k < end; ++k) {
-          const uint64_t j = static_cast<uint32_t>(ix[k]);
-          if (j < n_post_u) y[j] += s * w[k];
-        }
-      }
-    };
-    ForEachActive(s_all + o_spikes[b], n_pre, visit);
-  }
-  if (bad_row) {
-    return ffi::Error::InvalidArgument(
-        "`indptr` is not a valid CSR row pointer (must be non-decreasing within [0, nnz]).");
+    rows.clear();
+    bool bad_row = false;
+    ForEachActive(s, n_pre, [&](int64_t i, T) {
+      bad_row |= ip[i] < 0 || ip[i + 1] < ip[i] || ip[i + 1] > nnz;
+      rows.push_back(static_cast<int32_t>(i));
+    });
+    if (bad_row) {
+      return ffi::Error::InvalidArgument(
+          "`indptr` is not a valid CSR row pointer (must be non-decreasing within [0, nnz]).");
+    }
+    brainsim_scatter::ScatterRows(
+        rows, [ip](int32_t i) { return static_cast<int64_t>(ip[i]); },
+        [ip](int32_t i) { return static_cast<int64_t>(ip[i + 1]) - ip[i]; },
+        ix_all + o_indices[b], w_all + o_weights[b], homogeneous, s, y, 0u,
+        static_cast<uint32_t>(n_post));
   }
   return ffi::Error::Success();
 }
@@ -210,32 +201,16 @@ ffi::Error EllEventMatvec(ffi::Buffer<ffi::S32> targets, ffi::Buffer<DT> weights
   const T* w_all = weights.typed_data();
   const T* s_all = spikes.typed_data();
   T* y_all = out->typed_data();
-  const uint64_t n_post_u = static_cast<uint64_t>(n_post);
+  std::vector<int32_t> rows;
   for (size_t b = 0; b < o_spikes.size(); ++b) {
-    const int32_t* tg = t_all + o_targets[b];
-    const T* w = w_all + o_weights[b];
+    const T* s = s_all + o_spikes[b];
     T* y = y_all + static_cast<int64_t>(b) * n_post;
     std::memset(y, 0, sizeof(T) * n_post);
-    if (homogeneous) {
-      const T w0 = w[0];
-      ForEachActive(s_all + o_spikes[b], n_pre, [&](int64_t i, T s) {
-        const int32_t* row = tg + i * k;
-        const T sw = s * w0;
-        for (int64_t c = 0; c < k; ++c) {
-          const uint64_t j = static_cast<uint32_t>(row[c]);
-          if (j < n_post_u) y[j] += sw;
-        }
-      });
-    } else {
-      ForEachActive(s_all + o_spikes[b], n_pre, [&](int64_t i, T s) {
-        const int32_t* row = tg + i * k;
-        const T* wrow = w + i * k;
-        for (int64_t c = 0; c < k; ++c) {
-          const uint64_t j = static_cast<uint32_t>(row[c]);
-          if (j < n_post_u) y[j] += s * wrow[c];
-        }
-      });
-    }
+    rows.clear();
+    ForEachActive(s, n_pre, [&](int64_t i, T) { rows.push_back(static_cast<int32_t>(i)); });
+    brainsim_scatter::ScatterRows(
+        rows, [k](int32_t i) { return i * k; }, [k](int32_t) { return k; }, t_all + o_targets[b],
+        w_all + o_weights[b], homogeneous, s, y, 0u, static_cast<uint32_t>(n_post));
   }
   return ffi::Error::Success();
 }

@@ -39,8 +39,8 @@
 // incoming projections, all with a scalar decay: no I0/G arrays) is vectorised and branch-free
 // and writes one spike flag byte per neuron; the flags are compacted into a spike list (64 per
 // test), and the history row is written sparsely from it (old spikes cleared, new ones set), so
-// the N-long float history row is neither rewritten nor scanned each step; the active rows'
-// CSR/ELL rows are prefetched before the scattered adds.
+// the N-long float history row is neither rewritten nor scanned each step; the active CSR/ELL
+// rows are prefetched ahead of the scattered adds (scatter_rows.h).
 //
 // Operands (float32):
 //   0 step (int32 scalar)        1 v (N)        2 refractory (N)
@@ -66,6 +66,7 @@
 
 #include "xla/ffi/api/ffi.h"
 #include "procedural_rows.h"
+#include "scatter_rows.h"
 
 namespace ffi = xla::ffi;
 
@@ -454,58 +455,6 @@ inline void CollectFired(const uint8_t* flags, int64_t n, int32_t base, std::vec
   }
 }
 
-// Adds s_i w_ij to d_j for every active row i, in row order, and every target j of this
-// thread (lo <= j < lo + width, one unsigned comparison, which also drops padding >= n_post).
-// Row i's synapses are [first(i), first(i) + length(i)) of `ix` (and of `w`, unless
-// homogeneous). The rows lie scattered in memory, and the hardware prefetcher does not follow
-// the jumps between them. The first cache line of every active row is prefetched before any is
-// scattered (so those misses overlap instead of queueing behind each other), and the rest of
-// row r + kAhead while row r is scattered. Measured on COBA N=400k, 2 threads, s per
-// biological second (medians of 8 runs): 7.1 without the second prefetch; kAhead = 2: 5.4,
-// 3: 4.95, 8: 5.75. Slower: prefetching every line of every row up front (the prefetches
-// overflow the miss queues), and also prefetching the next row's d[j] (more instructions).
-template <typename RowFirst, typename RowLength>
-inline void ScatterRows(const std::vector<int32_t>& rows, RowFirst first, RowLength length,
-                        const int32_t* __restrict ix, const float* __restrict w,
-                        bool homogeneous, const float* __restrict sp, float* __restrict d,
-                        uint32_t lo, uint32_t width) {
-  for (int32_t i : rows) {
-    __builtin_prefetch(ix + first(i));
-    if (!homogeneous) __builtin_prefetch(w + first(i));
-  }
-  constexpr int64_t kAhead = 3;
-  constexpr int64_t kLine = 64 / sizeof(int32_t);
-  const int64_t n_rows = static_cast<int64_t>(rows.size());
-  for (int64_t r = 0; r < n_rows; ++r) {
-    if (r + kAhead < n_rows) {
-      const int32_t ia = rows[r + kAhead];
-      const int64_t fa = first(ia), la = length(ia);
-      for (int64_t c = kLine; c < la + kLine - 1; c += kLine) {  // up to the last line
-        const int64_t at = fa + std::min(c, la - 1);
-        __builtin_prefetch(ix + at);
-        if (!homogeneous) __builtin_prefetch(w + at);
-      }
-    }
-    const int32_t i = rows[r];
-    const int64_t a = first(i), len = length(i);
-    const int32_t* row = ix + a;
-    const float si = sp[i];
-    if (homogeneous) {
-      const float sw = si * w[0];
-      for (int64_t c = 0; c < len; ++c) {
-        const uint32_t j = static_cast<uint32_t>(row[c]);
-        if (j - lo < width) d[j] += sw;
-      }
-    } else {
-      const float* wrow = w + a;
-      for (int64_t c = 0; c < len; ++c) {
-        const uint32_t j = static_cast<uint32_t>(row[c]);
-        if (j - lo < width) d[j] += si * wrow[c];
-      }
-    }
-  }
-}
-
 ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_in,
                         ffi::Buffer<ffi::F32> ref_in, ffi::Buffer<ffi::F32> g_in,
                         ffi::Buffer<ffi::F32> hist_in, ffi::Buffer<ffi::F32> params,
@@ -802,13 +751,13 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
         if (p.kind == 0) {
           const int32_t* __restrict ip = p.indptr;
           for (int32_t i : rows) __builtin_prefetch(ip + i);
-          ScatterRows(
+          brainsim_scatter::ScatterRows(
               rows, [ip](int32_t i) { return static_cast<int64_t>(ip[i]); },
               [ip](int32_t i) { return static_cast<int64_t>(ip[i + 1]) - ip[i]; }, p.indices,
               p.weights, p.homogeneous, sp, d, lo, width);
         } else if (p.kind == 1) {
           const int64_t row_width = p.k;
-          ScatterRows(
+          brainsim_scatter::ScatterRows(
               rows, [row_width](int32_t i) { return i * row_width; },
               [row_width](int32_t) { return row_width; }, p.indices, p.weights, p.homogeneous, sp,
               d, lo, width);
