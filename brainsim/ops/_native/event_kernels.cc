@@ -13,7 +13,7 @@
 //
 // Cost: O(n_pre / 16) to find the active rows (the spike vector is read in 64-byte blocks and a
 // block that is all zero bits is skipped) plus O(active rows x fan-out) scattered adds, with the
-// rows prefetched ahead (scatter_rows.h).
+// rows prefetched ahead (event_rows.h).
 // The output is zero-initialised here; nothing is aliased.
 //
 // Batching (jax.ffi.ffi_call(..., vmap_method="expand_dims")): every operand gets the same number
@@ -31,7 +31,7 @@
 
 #include "xla/ffi/api/ffi.h"
 #include "procedural_rows.h"
-#include "scatter_rows.h"
+#include "event_rows.h"
 
 namespace ffi = xla::ffi;
 
@@ -79,30 +79,6 @@ bool BatchOffsets(ffi::Span<const int64_t> dims, int64_t base_rank,
   return true;
 }
 
-// Calls f(i, s_i) for every i with s_i != 0 (so -0.0 is inactive, NaN is active), in order.
-// Reads 64-byte blocks as eight 64-bit words and skips a block whose bits are all zero.
-template <typename T, typename F>
-inline void ForEachActive(const T* s, int64_t n, F&& f) {
-  constexpr int64_t kPerWord = 8 / sizeof(T);
-  constexpr int64_t kBlock = 8 * kPerWord;
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    uint64_t acc = 0;
-    for (int64_t w = 0; w < 8; ++w) {
-      uint64_t word;
-      std::memcpy(&word, s + i + w * kPerWord, sizeof(word));
-      acc |= word;
-    }
-    if (acc == 0) continue;
-    for (int64_t j = i; j < i + kBlock; ++j) {
-      if (s[j] != T(0)) f(j, s[j]);
-    }
-  }
-  for (; i < n; ++i) {
-    if (s[i] != T(0)) f(i, s[i]);
-  }
-}
-
 template <ffi::DataType DT>
 ffi::Error CsrEventMatvec(ffi::Buffer<ffi::S32> indptr, ffi::Buffer<ffi::S32> indices,
                           ffi::Buffer<DT> weights, ffi::Buffer<DT> spikes,
@@ -147,7 +123,7 @@ ffi::Error CsrEventMatvec(ffi::Buffer<ffi::S32> indptr, ffi::Buffer<ffi::S32> in
     std::memset(y, 0, sizeof(T) * n_post);
     rows.clear();
     bool bad_row = false;
-    ForEachActive(s, n_pre, [&](int64_t i, T) {
+    brainsim_events::ForEachActive(s, n_pre, [&](int64_t i, T) {
       bad_row |= ip[i] < 0 || ip[i + 1] < ip[i] || ip[i + 1] > nnz;
       rows.push_back(static_cast<int32_t>(i));
     });
@@ -155,7 +131,7 @@ ffi::Error CsrEventMatvec(ffi::Buffer<ffi::S32> indptr, ffi::Buffer<ffi::S32> in
       return ffi::Error::InvalidArgument(
           "`indptr` is not a valid CSR row pointer (must be non-decreasing within [0, nnz]).");
     }
-    brainsim_scatter::ScatterRows(
+    brainsim_events::ScatterRows(
         rows, [ip](int32_t i) { return static_cast<int64_t>(ip[i]); },
         [ip](int32_t i) { return static_cast<int64_t>(ip[i + 1]) - ip[i]; },
         ix_all + o_indices[b], w_all + o_weights[b], homogeneous, s, y, 0u,
@@ -207,8 +183,9 @@ ffi::Error EllEventMatvec(ffi::Buffer<ffi::S32> targets, ffi::Buffer<DT> weights
     T* y = y_all + static_cast<int64_t>(b) * n_post;
     std::memset(y, 0, sizeof(T) * n_post);
     rows.clear();
-    ForEachActive(s, n_pre, [&](int64_t i, T) { rows.push_back(static_cast<int32_t>(i)); });
-    brainsim_scatter::ScatterRows(
+    brainsim_events::ForEachActive(s, n_pre,
+                                   [&](int64_t i, T) { rows.push_back(static_cast<int32_t>(i)); });
+    brainsim_events::ScatterRows(
         rows, [k](int32_t i) { return i * k; }, [k](int32_t) { return k; }, t_all + o_targets[b],
         w_all + o_weights[b], homogeneous, s, y, 0u, static_cast<uint32_t>(n_post));
   }
@@ -287,7 +264,7 @@ ffi::Error ProceduralEventMatvec(ffi::Buffer<ffi::U32> key, ffi::Buffer<ffi::S32
     const T w = weight.typed_data()[o_weight[b]];
     T* y = out->typed_data() + static_cast<int64_t>(b) * n_post;
     std::memset(y, 0, sizeof(T) * n_post);
-    ForEachActive(spikes.typed_data() + o_spikes[b], n_pre, [&](int64_t i, T s) {
+    brainsim_events::ForEachActive(spikes.typed_data() + o_spikes[b], n_pre, [&](int64_t i, T s) {
       const int64_t count = rows.Count(i);
       const int32_t* targets = rows.Row(i, count);
       const T sw = s * w;

@@ -40,7 +40,7 @@
 // and writes one spike flag byte per neuron; the flags are compacted into a spike list (64 per
 // test), and the history row is written sparsely from it (old spikes cleared, new ones set), so
 // the N-long float history row is neither rewritten nor scanned each step; the active CSR/ELL
-// rows are prefetched ahead of the scattered adds (scatter_rows.h).
+// rows are prefetched ahead of the scattered adds (event_rows.h).
 //
 // Operands (float32):
 //   0 step (int32 scalar)        1 v (N)        2 refractory (N)
@@ -66,7 +66,7 @@
 
 #include "xla/ffi/api/ffi.h"
 #include "procedural_rows.h"
-#include "scatter_rows.h"
+#include "event_rows.h"
 
 namespace ffi = xla::ffi;
 
@@ -413,48 +413,6 @@ class SpinBarrier {
   std::atomic<int64_t> generation_{0};
 };
 
-// Appends base + i for every i with s[i] != 0, in order; zero 64-byte blocks are skipped with
-// one OR of 8 words.
-inline void CollectActive(const float* s, int64_t n, int32_t base, std::vector<int32_t>& out) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    uint64_t acc = 0;
-    for (int w = 0; w < 8; ++w) {
-      uint64_t word;
-      std::memcpy(&word, s + i + 2 * w, sizeof(word));
-      acc |= word;
-    }
-    if ((acc & 0x7fffffff7fffffffull) == 0) continue;  // only +-0.0 in this block
-    for (int64_t j = i; j < i + 16; ++j) {
-      if (s[j] != 0.0f) out.push_back(base + static_cast<int32_t>(j));
-    }
-  }
-  for (; i < n; ++i) {
-    if (s[i] != 0.0f) out.push_back(base + static_cast<int32_t>(i));
-  }
-}
-
-// Appends base + i for every i with flags[i] != 0, in order (the same, for 0/1 spike flags:
-// 64 flags per test).
-inline void CollectFired(const uint8_t* flags, int64_t n, int32_t base, std::vector<int32_t>& out) {
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    uint64_t acc = 0;
-    for (int w = 0; w < 8; ++w) {
-      uint64_t word;
-      std::memcpy(&word, flags + i + 8 * w, sizeof(word));
-      acc |= word;
-    }
-    if (acc == 0) continue;
-    for (int64_t j = i; j < i + 64; ++j) {
-      if (flags[j] != 0) out.push_back(base + static_cast<int32_t>(j));
-    }
-  }
-  for (; i < n; ++i) {
-    if (flags[i] != 0) out.push_back(base + static_cast<int32_t>(i));
-  }
-}
-
 ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_in,
                         ffi::Buffer<ffi::F32> ref_in, ffi::Buffer<ffi::F32> g_in,
                         ffi::Buffer<ffi::F32> hist_in, ffi::Buffer<ffi::F32> params,
@@ -701,8 +659,11 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
       }
       slice_max = std::max(slice_max, hi_of(q) - lo_of(q));
       for (int64_t slot = 0; slot < pops[q].hist_len; ++slot) {
-        CollectActive(hist + pops[q].hist_offset + slot * pops[q].n + lo_of(q), hi_of(q) - lo_of(q),
-                      static_cast<int32_t>(lo_of(q)), spike_lists[tid * n_pops + q][slot]);
+        std::vector<int32_t>& list = spike_lists[tid * n_pops + q][slot];
+        const int32_t lo = static_cast<int32_t>(lo_of(q));
+        brainsim_events::ForEachActive(
+            hist + pops[q].hist_offset + slot * pops[q].n + lo, hi_of(q) - lo,
+            [&list, lo](int64_t i, float) { list.push_back(lo + static_cast<int32_t>(i)); });
       }
     }
     std::vector<uint8_t> flag_scratch(slice_max);  // spike flags when the raster is not recorded
@@ -751,13 +712,13 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
         if (p.kind == 0) {
           const int32_t* __restrict ip = p.indptr;
           for (int32_t i : rows) __builtin_prefetch(ip + i);
-          brainsim_scatter::ScatterRows(
+          brainsim_events::ScatterRows(
               rows, [ip](int32_t i) { return static_cast<int64_t>(ip[i]); },
               [ip](int32_t i) { return static_cast<int64_t>(ip[i + 1]) - ip[i]; }, p.indices,
               p.weights, p.homogeneous, sp, d, lo, width);
         } else if (p.kind == 1) {
           const int64_t row_width = p.k;
-          brainsim_scatter::ScatterRows(
+          brainsim_events::ScatterRows(
               rows, [row_width](int32_t i) { return i * row_width; },
               [row_width](int32_t) { return row_width; }, p.indices, p.weights, p.homogeneous, sp,
               d, lo, width);
@@ -819,7 +780,11 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
           std::vector<int32_t>& list = spike_lists[tid * n_pops + q][slot];
           for (int32_t i : list) row[i] = 0.0f;
           list.clear();
-          if (c > 0) CollectFired(flags, width, static_cast<int32_t>(lo), list);
+          if (c > 0) {
+            brainsim_events::ForEachActive(flags, width, [&list, lo](int64_t i, uint8_t) {
+              list.push_back(static_cast<int32_t>(lo + i));
+            });
+          }
           for (int32_t i : list) row[i] = 1.0f;
         }
       }
