@@ -611,7 +611,8 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
   // once per call from the history; afterwards a step's active rows are the concatenation of
   // the threads' lists (no scan of the N-long history row), and a step writes only the history
   // entries that change (the slot's old spikes cleared, the new ones set) instead of the row.
-  // Threads share nothing else per step but these lists, which are a few hundred indices.
+  // Per step, threads read each other's lists (a few hundred indices) and the spike values of
+  // the active rows, plus the hashed rows of procedural projections; nothing N-long.
   const int64_t n_threads = std::max<int64_t>(1, threads);
   std::vector<int64_t> bounds(static_cast<size_t>(n_pops * (n_threads + 1)));
   for (int64_t q = 0; q < n_pops; ++q) {
