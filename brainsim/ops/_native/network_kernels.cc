@@ -31,9 +31,10 @@
 // Threads (attribute `threads`, chosen by brainsim.fused.thread_count): thread r owns a slice of
 // every population, delivers to its own postsynaptic neurons only (walking every active row in
 // row order, so each sum is formed as with one thread) and updates them; a barrier per step
-// orders the spike-history writes before the next step's reads (two when a delay equals the
-// history length; one more with procedural projections, whose active rows are hashed once,
-// a share per thread, before any is scattered). Results do not depend on the thread count.
+// orders the spike-history and spike-list writes before the next step's reads (two when a
+// delay equals the history length; one more with procedural projections, whose active rows are
+// hashed once, a share per thread, before any is scattered; one per call after the spike lists
+// are built). Results do not depend on the thread count.
 //
 // Cost per step: the neuron loop (which also does steps 1b-4 for a population with at most 4
 // incoming projections, all with a scalar decay: no I0/G arrays) is vectorised and branch-free
