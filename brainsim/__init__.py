@@ -1,12 +1,14 @@
 """brainsim: a differentiable brain simulator in JAX.
 
-The public API is flat: `bs.LIF`, `bs.Network`, `bs.simulate`, `bs.FixedProbability`, ...
-Subpackages `bs.models`, `bs.analysis` and `bs.hardware` are namespaces.
+The public API is flat: `bs.LIF`, `bs.Network`, `bs.run`, `bs.simulate`, `bs.FixedProbability`,
+... Subpackages `bs.models`, `bs.analysis` and `bs.hardware` are namespaces; `analysis` and
+`hardware` (matplotlib, pymetis) are imported on first use.
 """
 
+import importlib
 import importlib.metadata
 
-from . import analysis as analysis, hardware as hardware, models as models
+from . import models as models
 from .connect import (
     AbstractConnectivityRule as AbstractConnectivityRule,
     AbstractDelayRule as AbstractDelayRule,
@@ -27,12 +29,15 @@ from .dynamics import (
     LIF as LIF,
     AbstractCurrentInput as AbstractCurrentInput,
     AbstractEventInput as AbstractEventInput,
+    AbstractDynamics as AbstractDynamics,
     AbstractLinearInState as AbstractLinearInState,
+    AbstractLinearSynapse as AbstractLinearSynapse,
     AbstractNeuron as AbstractNeuron,
     AbstractOutput as AbstractOutput,
     AbstractSpikingNeuron as AbstractSpikingNeuron,
     AbstractSurrogate as AbstractSurrogate,
     AbstractSynapse as AbstractSynapse,
+    AbstractValueNeuron as AbstractValueNeuron,
     AdEx as AdEx,
     AdExState as AdExState,
     ALIFState as ALIFState,
@@ -49,29 +54,40 @@ from .dynamics import (
     HodgkinHuxley as HodgkinHuxley,
     HodgkinHuxleyState as HodgkinHuxleyState,
     Izhikevich as Izhikevich,
+    InstantaneousSynapse as InstantaneousSynapse,
+    InstantaneousSynapseState as InstantaneousSynapseState,
     IzhikevichState as IzhikevichState,
     LIFState as LIFState,
     PoissonInput as PoissonInput,
+    RateState as RateState,
+    RateUnit as RateUnit,
     Sigmoid as Sigmoid,
+    SpikeSource as SpikeSource,
     SpikeTimes as SpikeTimes,
+    StreamedCurrent as StreamedCurrent,
     SuperSpike as SuperSpike,
     SynapticInput as SynapticInput,
+    ValueSource as ValueSource,
     spike_fn as spike_fn,
 )
 from .fused import FusedPlan as FusedPlan, fused_plan as fused_plan
-from .graph import ProjectionGraph as ProjectionGraph, SynapseGraph as SynapseGraph
+from .graph import ProjectionGraph as ProjectionGraph, SynapseGraph as SynapseGraph, synapse_graph as synapse_graph
 from .integrate import (
     AbstractStepper as AbstractStepper,
     DiffraxStepper as DiffraxStepper,
     ExponentialEuler as ExponentialEuler,
     spike_times as spike_times,
 )
-from .monitors import StateMonitor as StateMonitor
+from .monitors import AbstractMonitor as AbstractMonitor, Monitor as Monitor, StateMonitor as StateMonitor
 from .network import (
+    InputState as InputState,
     Network as Network,
     NetworkState as NetworkState,
     Population as Population,
+    PopulationState as PopulationState,
     Projection as Projection,
+    ProjectionState as ProjectionState,
+    StepRecord as StepRecord,
 )
 from .ops import (
     CSR as CSR,
@@ -83,6 +99,22 @@ from .ops import (
     event_matvec as event_matvec,
 )
 from .result import SimulationResult as SimulationResult, SpikeRecord as SpikeRecord
+from .run import RunResult as RunResult, run as run
 from .simulate import NonFiniteStateError as NonFiniteStateError, simulate as simulate
 
 __version__ = importlib.metadata.version("brainsim")
+
+_LAZY_SUBPACKAGES = ("analysis", "hardware")
+
+
+def __getattr__(name: str):
+    """Import `analysis` and `hardware` on first use (they pull in matplotlib and pymetis)."""
+    if name in _LAZY_SUBPACKAGES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'brainsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY_SUBPACKAGES))

@@ -33,7 +33,9 @@ population and sums its neurons' inputs in row order, so results do not depend o
 """
 
 import dataclasses
+import functools as ft
 import os
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -46,7 +48,7 @@ from .dynamics import COBA, CUBA, LIF, ConstantCurrent, ExponentialSynapse
 from .dynamics.neurons.lif import LIFState
 from .dynamics.synapses.exponential import ExponentialSynapseState
 from .integrate import ExponentialEuler
-from .network import Network, NetworkState
+from .network import Network, NetworkState, PopulationState, Population, Projection, ProjectionState
 from .ops import CSR, ELL, Procedural, _native
 
 __all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]
@@ -62,7 +64,8 @@ _LIF_PARAMS = ("c_m", "g_leak", "e_leak", "v_threshold", "v_reset", "t_ref")
 class FusedPlan:
     """Static description of a network the fused kernel can run (hashable: a jit static arg).
 
-    `pop_meta` and `proj_meta` are the kernel's integer metadata (see `network_kernels.cc`);
+    `population_meta` and `projection_meta` are the kernel's integer metadata, one named row
+    per population and projection (flattened in field order for the kernel);
     `record` says whether the kernel returns the spike raster; `threads` how many CPU threads
     it uses (`thread_count`).
     """
@@ -71,55 +74,84 @@ class FusedPlan:
     sizes: tuple[int, ...]
     history_lengths: tuple[int, ...]
     projections: tuple[str, ...]
-    pop_meta: tuple[int, ...]
-    proj_meta: tuple[int, ...]
+    population_meta: tuple["_PopulationMeta", ...]
+    projection_meta: tuple["_ProjectionMeta", ...]
     record: bool
     threads: int = 1
 
 
+class _PopulationMeta(NamedTuple):
+    """One population's row of the kernel's integer metadata (`network_metadata.h`)."""
+
+    size: int
+    history_length: int
+    parameter_length: int  # 1 (scalar parameters) or `size`
+    static_c_m: int  # 1: XLA multiplies by 1/C_m, computed in float32
+    has_current: int
+    offset: int  # index of its first neuron in the concatenated state
+
+
+class _ProjectionMeta(NamedTuple):
+    """One projection's row of the kernel's integer metadata (`network_metadata.h`)."""
+
+    pre: int
+    post: int
+    delay_steps: int
+    kind: int  # 0 CSR, 1 ELL, 2 Procedural
+    conductance_based: int
+    homogeneous: int
+    tau_length: int  # 1 or n_post
+    max_active: int
+    shares_history_with: int  # the first projection with the same (pre, delay)
+
+
 def fused_plan(
-    network: Network, monitors=(), record_spikes=(), *, initial_state=None, key=None
+    network: Network, monitors=(), record_spikes=(), *, initial_state=None, key=None, inputs=None
 ) -> tuple[FusedPlan | None, str | None]:
     """Whether the fused engine can run `network`: `(plan, None)`, or `(None, reason)`.
 
-    **Arguments:** the `Network`; `monitors` (`StateMonitor`s, none allowed); `record_spikes`
-    (population names, or a bool); `initial_state` and `key` (checked for tracers and dtypes).
+    **Arguments:** the `Network`; `monitors` (none allowed); `record_spikes` (population
+    names, or a bool); `initial_state` and `key` (checked for tracers and dtypes); `inputs`
+    (the data channel: none allowed).
     """
-    reason = _refusal(network, monitors, initial_state, key)
+    reason = _refusal(network, monitors, initial_state, key, inputs)
     if reason is not None:
         return None, reason
     names = tuple(p.name for p in network.populations)
     index = {name: q for q, name in enumerate(names)}
     lengths = network.history_lengths()
-    pop_meta: list[int] = []
+    pop_meta: list[_PopulationMeta] = []
     offset = 0
     for pop in network.populations:
         currents = [i for i in network.inputs if i.target == pop.name]
-        pop_meta += [
-            pop.n,
-            lengths.get(pop.name, 0),
-            1 if _scalar_params(pop.neuron, currents) else pop.n,
-            0 if eqx.is_array(pop.neuron.c_m) else 1,  # static C_m: XLA multiplies by 1/C_m
-            1 if currents else 0,
-            offset,
-        ]
+        pop_meta.append(
+            _PopulationMeta(
+                size=pop.n,
+                history_length=lengths.get(pop.name, 0),
+                parameter_length=1 if _scalar_params(pop.neuron, currents) else pop.n,
+                static_c_m=0 if eqx.is_array(pop.neuron.c_m) else 1,
+                has_current=1 if currents else 0,
+                offset=offset,
+            )
+        )
         offset += pop.n
-    proj_meta: list[int] = []
+    proj_meta: list[_ProjectionMeta] = []
     seen: dict[tuple[str, int], int] = {}
     for k, proj in enumerate(network.projections):
         conn = proj.connectivity
-        share = seen.setdefault((proj.pre, proj.delay), k)
-        proj_meta += [
-            index[proj.pre],
-            index[proj.post],
-            proj.delay,
-            _KINDS[type(conn)],
-            1 if isinstance(proj.output, COBA) else 0,
-            1 if _homogeneous(conn) else 0,
-            1 if np.ndim(proj.synapse.tau) == 0 else conn.n_post,
-            conn.max_active,
-            share,
-        ]
+        proj_meta.append(
+            _ProjectionMeta(
+                pre=index[proj.pre],
+                post=index[proj.post],
+                delay_steps=proj.delay_steps,
+                kind=_KINDS[type(conn)],
+                conductance_based=1 if isinstance(proj.output, COBA) else 0,
+                homogeneous=1 if _homogeneous(conn) else 0,
+                tau_length=1 if np.ndim(proj.synapse.tau) == 0 else conn.n_post,
+                max_active=conn.max_active,
+                shares_history_with=seen.setdefault((proj.pre, proj.delay_steps), k),
+            )
+        )
     if record_spikes is True:
         record = True
     elif record_spikes is False:
@@ -131,8 +163,8 @@ def fused_plan(
         sizes=tuple(p.n for p in network.populations),
         history_lengths=tuple(lengths.get(n, 0) for n in names),
         projections=tuple(p.name for p in network.projections),
-        pop_meta=tuple(pop_meta),
-        proj_meta=tuple(proj_meta),
+        population_meta=tuple(pop_meta),
+        projection_meta=tuple(proj_meta),
         record=record,
         threads=thread_count(sum(p.n for p in network.populations)),
     )
@@ -154,81 +186,183 @@ def thread_count(n_neurons: int) -> int:
     return max(1, min(wanted, n_neurons // MIN_NEURONS_PER_THREAD))
 
 
-def _refusal(network, monitors, initial_state, key) -> str | None:
+# Every field of every component the kernel understands. A component of another type, or with
+# a field not listed here (a new `plasticity` on `Projection`, say), is refused: the fused
+# engine fails closed instead of running without what it does not know.
+_UNDERSTOOD_FIELDS = {
+    Population: ("name", "n", "neuron", "solver", "initial_state"),
+    Projection: (
+        "pre", "post", "connectivity", "synapse", "output", "delay_steps", "synapse_delays",
+        "max_delay_steps", "plastic", "name", "initial_state",
+    ),
+    LIF: _LIF_PARAMS + ("surrogate",),
+    ExponentialEuler: (),
+    ExponentialSynapse: ("tau",),
+    COBA: ("e_rev",),
+    CUBA: (),
+    CSR: ("indptr", "indices", "weights", "n_post", "max_active", "max_row_length"),
+    ELL: ("targets", "weights", "n_post", "max_active"),
+    Procedural: (
+        "key_words", "counts", "weight", "weight_std", "n_pre", "n_post", "degree", "probability",
+        "max_row_length", "max_active",
+    ),
+    ConstantCurrent: ("target", "current"),
+}
+
+
+def _unknown(component, where: str) -> str | None:
+    """Why `component` is not exactly a type with exactly the fields the kernel understands."""
+    known = _UNDERSTOOD_FIELDS.get(type(component))
+    if known is None:
+        return f"{where}: {type(component).__name__} is not a component the fused engine knows"
+    extra = sorted({f.name for f in dataclasses.fields(component)} - set(known))
+    if extra:
+        return f"{where}: {type(component).__name__} has field(s) {extra} the fused engine does not know"
+    return None
+
+
+@ft.singledispatch
+def _refuse(component, where: str, context) -> str | None:
+    """The reason the kernel cannot run `component` (found at `where`), or `None`."""
+    return f"{where}: {type(component).__name__} is not a component the fused engine knows"
+
+
+@_refuse.register
+def _(pop: Population, where, network):
+    if reason := _unknown(pop, where):
+        return reason
+    if reason := _refuse(pop.neuron, where, pop) or _refuse(pop.solver, f"{where} solver", pop):
+        return reason
+    return None
+
+
+@_refuse.register
+def _(neuron: LIF, where, pop):
+    if reason := _unknown(neuron, where):
+        return reason
+    for field in _LIF_PARAMS:
+        value = getattr(neuron, field)
+        if np.shape(value) not in ((), (1,), (pop.n,)):
+            return f"{where}: `{field}` has shape {np.shape(value)}"
+        if eqx.is_array(value) and jnp.result_type(value) not in (jnp.float32, jnp.int32):
+            return f"{where}: `{field}` is {jnp.result_type(value)}, not float32"
+    return None
+
+
+@_refuse.register
+def _(solver: ExponentialEuler, where, pop):
+    return _unknown(solver, where)
+
+
+@_refuse.register
+def _(proj: Projection, where, network):
+    if reason := _unknown(proj, where):
+        return reason
+    if proj.plastic:
+        return f"{where} is plastic (weights in the state)"
+    if proj.synapse_delays is not None:
+        return f"{where} has per-synapse delays"
+    if network.emissions()[proj.pre] != "spikes":
+        return f"{where}: population `{proj.pre}` does not emit spikes"
+    conn = proj.connectivity
+    for component, part in ((conn, "connectivity"), (proj.synapse, "synapse"), (proj.output, "output")):
+        if reason := _refuse(component, f"{where} {part}", proj):
+            return reason
+    if np.shape(proj.synapse.tau) not in ((), (conn.n_post,)):
+        return f"{where}: synapse `tau` has shape {np.shape(proj.synapse.tau)}"
+    return None
+
+
+@_refuse.register
+def _(synapse: ExponentialSynapse, where, proj):
+    return _unknown(synapse, where)
+
+
+@_refuse.register
+def _(output: COBA, where, proj):
+    if reason := _unknown(output, where):
+        return reason
+    return None if np.ndim(output.e_rev) == 0 else f"{where}: `COBA.e_rev` is not a scalar"
+
+
+@_refuse.register
+def _(output: CUBA, where, proj):
+    return _unknown(output, where)
+
+
+@_refuse.register(CSR)
+@_refuse.register(ELL)
+def _(conn, where, proj):
+    if reason := _unknown(conn, where):
+        return reason
+    if conn.weights.dtype != jnp.float32:
+        return f"{where}: weights are {conn.weights.dtype}, not float32"
+    index_array = conn.indices if isinstance(conn, CSR) else conn.targets
+    if index_array.dtype != jnp.int32:
+        return f"{where}: indices are {index_array.dtype}, not int32"
+    return None
+
+
+@_refuse.register
+def _(conn: Procedural, where, proj):
+    if reason := _unknown(conn, where):
+        return reason
+    if not conn.homogeneous:
+        return f"{where}: `Procedural` weights are not homogeneous"
+    if conn.weight.dtype != jnp.float32:
+        return f"{where}: weight is {conn.weight.dtype}, not float32"
+    return None
+
+
+@_refuse.register
+def _(inp: ConstantCurrent, where, network):
+    if reason := _unknown(inp, where):
+        return reason
+    n = network.population(inp.target).n
+    if np.shape(inp.current) not in ((), (1,), (n,)):
+        return f"{where}: current has shape {np.shape(inp.current)}"
+    return None
+
+
+def _refusal(network, monitors, initial_state, key, inputs) -> str | None:
     """The first reason the fused engine does not apply, or `None`."""
-    if not isinstance(network, Network):
+    if type(network) is not Network:
         return "not a `Network`"
-    leaves = jtu.tree_leaves((network, key, initial_state))
+    if reason := _unknown_network_fields(network):
+        return reason
+    leaves = jtu.tree_leaves((network, key, initial_state, inputs))
     if any(isinstance(x, jax.core.Tracer) for x in leaves):
         return "traced (under jit/grad/vmap): the fused kernel has no transformation rules"
     if monitors:
-        return "`StateMonitor`s are recorded by the generic engine only"
+        return "monitors are recorded by the generic engine only"
+    if inputs:
+        return "the data channel (`inputs=`) is streamed by the generic engine only"
     for pop in network.populations:
-        if type(pop.neuron) is not LIF:
-            return f"population `{pop.name}` is {type(pop.neuron).__name__}, not `LIF`"
-        if type(pop.solver) is not ExponentialEuler:
-            return f"population `{pop.name}` is not integrated by `ExponentialEuler`"
-        for field in _LIF_PARAMS:
-            value = getattr(pop.neuron, field)
-            if np.shape(value) not in ((), (1,), (pop.n,)):
-                return f"population `{pop.name}`: `{field}` has shape {np.shape(value)}"
-            if eqx.is_array(value) and jnp.result_type(value) not in (jnp.float32, jnp.int32):
-                return f"population `{pop.name}`: `{field}` is {jnp.result_type(value)}, not float32"
+        if reason := _refuse(pop, f"population `{pop.name}`", network):
+            return reason
     for proj in network.projections:
-        conn = proj.connectivity
-        if type(proj.synapse) is not ExponentialSynapse:
-            return (
-                f"projection `{proj.name}`: synapse {type(proj.synapse).__name__} is not `ExponentialSynapse`"
-            )
-        if type(proj.output) not in (COBA, CUBA):
-            return f"projection `{proj.name}`: output is neither `COBA` nor `CUBA`"
-        if isinstance(proj.output, COBA) and np.ndim(proj.output.e_rev) != 0:
-            return f"projection `{proj.name}`: `COBA.e_rev` is not a scalar"
-        if proj.synapse_delays is not None:
-            return f"projection `{proj.name}` has per-synapse delays"
-        if type(conn) not in _KINDS:
-            return (
-                f"projection `{proj.name}`: connectivity {type(conn).__name__} is not `CSR`, "
-                "`ELL` or `Procedural`"
-            )
-        if isinstance(conn, Procedural):
-            if not conn.homogeneous:
-                return f"projection `{proj.name}`: `Procedural` weights are not homogeneous"
-            if conn.weight.dtype != jnp.float32:
-                return f"projection `{proj.name}`: weight is {conn.weight.dtype}, not float32"
-        else:
-            if conn.weights.dtype != jnp.float32:
-                return f"projection `{proj.name}`: weights are {conn.weights.dtype}, not float32"
-            index_array = conn.indices if isinstance(conn, CSR) else conn.targets
-            if index_array.dtype != jnp.int32:
-                return f"projection `{proj.name}`: indices are {index_array.dtype}, not int32"
-        if np.shape(proj.synapse.tau) not in ((), (conn.n_post,)):
-            return f"projection `{proj.name}`: synapse `tau` has shape {np.shape(proj.synapse.tau)}"
+        if reason := _refuse(proj, f"projection `{proj.name}`", network):
+            return reason
     counted: set[str] = set()
-    for inp in network.inputs:
-        if type(inp) is not ConstantCurrent:
-            return f"input {type(inp).__name__} is not a `ConstantCurrent`"
+    for k, inp in enumerate(network.inputs):
+        if reason := _refuse(inp, f"input {k} ({type(inp).__name__})", network):
+            return reason
         if inp.target in counted:
             return f"population `{inp.target}` has more than one `ConstantCurrent`"
         counted.add(inp.target)
-        n = network.population(inp.target).n
-        if np.shape(inp.current_pa) not in ((), (1,), (n,)):
-            return f"input to `{inp.target}`: current has shape {np.shape(inp.current_pa)}"
     state = initial_state
     if state is None:
         state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
     if not isinstance(state, NetworkState):
         return "`initial_state` is not a `NetworkState`"
     for pop in network.populations:
-        y = state.neurons.get(pop.name)
+        y = state.populations[pop.name].neuron
         if not isinstance(y, LIFState) or y.v.dtype != jnp.float32 or y.refractory.dtype != jnp.float32:
             return f"population `{pop.name}`: state is not float32 `LIFState` (jax_enable_x64?)"
     for proj in network.projections:
-        y = state.synapses.get(proj.name)
+        y = state.projections[proj.name].synapse
         if not isinstance(y, ExponentialSynapseState) or y.g.dtype != jnp.float32:
             return f"projection `{proj.name}`: synapse state is not float32"
-    if set(state.synapses) != {p.name for p in network.projections} or state.pending:
-        return "`initial_state` has synapses or pending events the fused kernel does not know"
     for name, length in network.history_lengths().items():
         h = state.history.get(name)
         if h is None or h.shape != (length, network.population(name).n) or h.dtype != jnp.float32:
@@ -240,8 +374,13 @@ def _refusal(network, monitors, initial_state, key) -> str | None:
     return None
 
 
+def _unknown_network_fields(network) -> str | None:
+    extra = sorted({f.name for f in dataclasses.fields(network)} - {"populations", "projections", "inputs"})
+    return f"`Network` has field(s) {extra} the fused engine does not know" if extra else None
+
+
 def _scalar_params(neuron, currents) -> bool:
-    values = [getattr(neuron, f) for f in _LIF_PARAMS] + [c.current_pa for c in currents]
+    values = [getattr(neuron, f) for f in _LIF_PARAMS] + [c.current for c in currents]
     return all(np.size(v) == 1 for v in values)
 
 
@@ -254,7 +393,7 @@ def _neuron_params(pop, currents, plen: int) -> jax.Array:
     else:  # XLA rewrites x / constant as x * (1 / constant), computed in float32
         c_m = np.float32(1.0) / np.float32(neuron.c_m)
     g_leak_e_leak = neuron.g_leak * neuron.e_leak  # Python floats: a float64 product, as there
-    current = currents[0].current_pa if currents else 0.0
+    current = currents[0].current if currents else 0.0
     rows = [
         c_m,
         neuron.g_leak,
@@ -273,7 +412,7 @@ def _projection_floats(proj, dt: float) -> jax.Array:
     e_rev = proj.output.e_rev if isinstance(proj.output, COBA) else 0.0
     m = 1 if np.ndim(proj.synapse.tau) == 0 else proj.connectivity.n_post
     ones = ExponentialSynapseState(g=jnp.ones(m, jnp.float32))
-    decayed, _ = ExponentialEuler().step(proj.synapse, 0.0, dt, ones, None, None)
+    decayed = proj.synapse.advance(ones, 0.0, dt)
     return jnp.concatenate([jnp.asarray(e_rev, jnp.float32).reshape(1), decayed.g])
 
 
@@ -300,16 +439,16 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
     """
     pops = network.populations
     n_total = sum(plan.sizes)
-    v = jnp.concatenate([state.neurons[p.name].v for p in pops])
-    ref = jnp.concatenate([state.neurons[p.name].refractory for p in pops])
-    g_parts = [state.synapses[p.name].g for p in network.projections]
+    v = jnp.concatenate([state.populations[p.name].neuron.v for p in pops])
+    ref = jnp.concatenate([state.populations[p.name].neuron.refractory for p in pops])
+    g_parts = [state.projections[p.name].synapse.g for p in network.projections]
     g = jnp.concatenate(g_parts) if g_parts else jnp.zeros(0, jnp.float32)
     hist_parts = [state.history[p.name].reshape(-1) for q, p in enumerate(pops) if plan.history_lengths[q]]
     hist = jnp.concatenate(hist_parts) if hist_parts else jnp.zeros(0, jnp.float32)
     params = []
     for q, pop in enumerate(pops):
         currents = [i for i in network.inputs if i.target == pop.name]
-        params.append(_neuron_params(pop, currents, plan.pop_meta[6 * q + 2]))
+        params.append(_neuron_params(pop, currents, plan.population_meta[q].parameter_length))
     params = jnp.concatenate(params)
     proj_f = [_projection_floats(p, dt) for p in network.projections]
     proj_f = jnp.concatenate(proj_f) if proj_f else jnp.zeros(0, jnp.float32)
@@ -341,16 +480,16 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
         params,
         proj_f,
         *conn,
-        pop_meta=np.asarray(plan.pop_meta, np.int64),
-        proj_meta=np.asarray(plan.proj_meta, np.int64),
+        pop_meta=np.asarray([x for row in plan.population_meta for x in row], np.int64),
+        proj_meta=np.asarray([x for row in plan.projection_meta for x in row], np.int64),
         dt=np.float32(dt),
         threads=np.int64(plan.threads),
     )
-    neurons, spikes, count, ok, history = {}, {}, {}, {}, {}
+    populations, spikes, count, ok, history = {}, {}, {}, {}, {}
     offset, h_offset = 0, 0
     for q, pop in enumerate(pops):
         sl = slice(offset, offset + pop.n)
-        neurons[pop.name] = LIFState(v=v[sl], refractory=ref[sl])
+        populations[pop.name] = PopulationState(LIFState(v=v[sl], refractory=ref[sl]), state.populations[pop.name].solver)
         if plan.record:
             spikes[pop.name] = raster[:, sl] != 0
         count[pop.name] = counts[:, q]
@@ -361,11 +500,11 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
             history[pop.name] = hist[h_offset : h_offset + size].reshape(length_h, pop.n)
             h_offset += size
         offset += pop.n
-    synapses, g_offset = {}, 0
+    projections, g_offset = {}, 0
     for proj in network.projections:
         n_post = proj.connectivity.n_post
-        synapses[proj.name] = ExponentialSynapseState(g=g[g_offset : g_offset + n_post])
+        projections[proj.name] = ProjectionState(ExponentialSynapseState(g=g[g_offset : g_offset + n_post]))
         g_offset += n_post
     overflow = {name: overflow[k] for k, name in enumerate(plan.projections)}
-    new_state = NetworkState(state.step + length, neurons, dict(state.solvers), synapses, history, {})
+    new_state = NetworkState(state.step + length, populations, projections, state.inputs, history)
     return new_state, spikes, count, overflow, ok

@@ -1,6 +1,6 @@
 """A network's synapse graph as plain NumPy arrays, for analysis and hardware mapping.
 
-`Network.synapse_graph()` returns a `SynapseGraph`; code that reads it (the hardware mapper,
+`synapse_graph(network, state)` (also `Network.synapse_graph(state)`) returns a `SynapseGraph`; code that reads it (the hardware mapper,
 partitioners, analysis) never touches simulation internals.
 """
 
@@ -80,3 +80,42 @@ class SynapseGraph:
         weight = np.concatenate([p.weight for p in self.projections])
         delay = np.concatenate([p.delay for p in self.projections])
         return pre.astype(np.int64), post.astype(np.int64), weight, delay.astype(np.int64)
+
+
+def synapse_graph(network, state=None) -> SynapseGraph:
+    """The `SynapseGraph` of a `brainsim.Network`: per projection the stored synapses'
+    (pre, post, weight, delay in steps). Plastic projections report the weights in `state`
+    (a `NetworkState`, e.g. `result.final_state`) when given, else their initial weights."""
+    from .network.plastic import initial_weights, with_weights
+    from .ops import to_coo
+    from .ops.delayed import synapse_endpoints
+
+    graphs = []
+    for proj in network.projections:
+        conn = proj.connectivity
+        if proj.plastic:
+            weights = initial_weights(conn) if state is None else state.projections[proj.name].weights
+            conn = with_weights(conn, weights)
+        pre, post, weight = to_coo(conn)
+        if proj.synapse_delays is None:
+            delay = np.full(np.shape(pre), proj.delay_steps, np.int64)
+        else:
+            delay = np.asarray(proj.synapse_delays).ravel()
+            _, stored_post = synapse_endpoints(conn)
+            delay = delay[np.asarray(stored_post).ravel() < conn.n_post]
+        graphs.append(
+            ProjectionGraph(
+                name=proj.name,
+                pre_population=proj.pre,
+                post_population=proj.post,
+                pre=np.asarray(pre, np.int64),
+                post=np.asarray(post, np.int64),
+                weight=np.asarray(weight),
+                delay=delay.astype(np.int64),
+            )
+        )
+    return SynapseGraph(
+        population_names=tuple(p.name for p in network.populations),
+        population_sizes=tuple(p.n for p in network.populations),
+        projections=tuple(graphs),
+    )

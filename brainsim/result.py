@@ -1,11 +1,9 @@
-"""The result of `simulate`: spikes (compact), population rates, state traces, final state."""
+"""The result of `simulate`: spikes (compact), population rates, values, traces, final state."""
 
 from typing import NamedTuple
 
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
 
 from .network import NetworkState
 
@@ -18,106 +16,143 @@ class SpikeRecord(NamedTuple):
     indices: np.ndarray
 
 
+class Records(dict):
+    """A dict whose missing keys raise a `KeyError` that says what exists and why a key may not."""
+
+    def __init__(self, items, what: str, hint: str):
+        super().__init__(items)
+        self._what, self._hint = what, hint
+
+    def __missing__(self, name):
+        raise KeyError(f"no {self._what} for `{name}`; available: {sorted(self)}. {self._hint}")
+
+
 class SimulationResult(eqx.Module):
-    """What `simulate` recorded.
+    """What `simulate` recorded (host NumPy arrays).
 
     **Fields:**
     - `dt`, `duration` (ms), `n_steps`, `start_time` (ms; nonzero when continuing a run).
-    - `population_sizes`: neurons per population.
-    - `spike_counts`: per population, spikes per step, shape `(n_steps,)`.
-    - `spike_steps`, `spike_indices`: per recorded population, step (0-based, within this run)
-      and neuron index of every spike: the compact record (empty under `grad`/`vmap`).
-    - `rasters`: per recorded population, the dense `(n_steps, n)` float spike raster with
-      surrogate gradients; only under `grad`/`vmap` (empty otherwise).
-    - `traces`: per monitor name (`"E.v"`), samples of shape `(n_samples, n_recorded)`.
-    - `trace_every`: per monitor name, steps between samples.
+    - `sizes`: `(name, n)` per population (also `population_sizes`, a dict).
+    - `counts`: per spiking population, spikes per step, `(n_steps,)` (see `spike_counts`).
+    - `spike_steps`, `spike_indices`: per recorded spiking population, step (0-based, within
+      this run) and neuron index of every spike: the compact record (see `spikes`).
+    - `value_samples`: per recorded value population (e.g. `RateUnit`), its output every
+      `value_every` steps, `(n_samples, n)` (see `values`).
+    - `trace_samples`: per monitor name, samples of shape `(n_samples, ...)` (see `traces`).
+    - `trace_every`: `(name, every)` per monitor.
     - `final_state`: the `NetworkState` after the last step (pass it as `initial_state`).
-    - `overflow_steps`: per projection, steps whose active rows exceeded the event operator's
-      `max_active` buffer. The pure-JAX reference then took its exact slow path (nothing is
-      dropped); the native CPU kernel has no buffer, so there the count only says how often the
-      reference would have slowed down.
+    - `overflow`: per projection, steps whose active rows exceeded the event operator's
+      `max_active` buffer (see `overflow_steps`). The pure-JAX reference then took its exact
+      slow path (nothing is dropped); the native CPU kernel has no buffer, so there the count
+      only says how often the reference would have slowed down. Value populations' projections
+      never report overflow (dense activity is their normal case).
     """
 
     dt: float = eqx.field(static=True)
     duration: float = eqx.field(static=True)
     n_steps: int = eqx.field(static=True)
     start_time: float = eqx.field(static=True)
-    population_sizes: dict = eqx.field(static=True)
-    spike_counts: dict
+    sizes: tuple[tuple[str, int], ...] = eqx.field(static=True)
+    counts: dict
     spike_steps: dict
     spike_indices: dict
-    rasters: dict
-    traces: dict
-    trace_every: dict = eqx.field(static=True)
+    value_samples: dict
+    value_every: int = eqx.field(static=True)
+    trace_samples: dict
+    trace_every: tuple[tuple[str, int], ...] = eqx.field(static=True)
     final_state: NetworkState
-    overflow_steps: dict
+    overflow: dict
 
     @classmethod
     def from_chunks(
-        cls, chunks, network, monitors, spike_populations, dt, n_steps, start_step, state, traced
+        cls, chunks, network, monitors, spike_pops, value_pops, value_every, dt, n_steps, start_step, state
     ) -> "SimulationResult":
-        """Assemble chunk records (host NumPy arrays, or traced JAX arrays under transforms)."""
-        cat = jnp.concatenate if traced else np.concatenate
-        names = [p.name for p in network.populations]
-        counts = {n: cat([c.counts[n] for c in chunks]) for n in names}
-        traces = {m.name: cat([c.traces[m.name] for c in chunks]) for m in monitors}
-        overflow = {p.name: sum(c.overflow[p.name] for c in chunks) for p in network.projections}
-        steps, indices, rasters = {}, {}, {}
-        for name in spike_populations:
-            if traced:
-                rasters[name] = cat([c.spikes[name] for c in chunks])
-                continue
+        """Assemble the host records of consecutive chunks."""
+        cat = np.concatenate
+        counts = {name: cat([c.counts[name] for c in chunks]) for name in chunks[0].counts}
+        steps, indices = {}, {}
+        for name in spike_pops:
             offset, step_parts, index_parts = 0, [], []
             for c in chunks:
                 s, i = np.nonzero(c.spikes[name])
                 step_parts.append(s + offset)
                 index_parts.append(i)
                 offset += c.spikes[name].shape[0]
-            steps[name] = np.concatenate(step_parts).astype(np.int64)
-            indices[name] = np.concatenate(index_parts).astype(np.int64)
+            steps[name] = cat(step_parts).astype(np.int64)
+            indices[name] = cat(index_parts).astype(np.int64)
         return cls(
             dt=dt,
             duration=n_steps * dt,
             n_steps=n_steps,
             start_time=start_step * dt,
-            population_sizes=network.population_sizes,
-            spike_counts=counts,
+            sizes=tuple(network.population_sizes.items()),
+            counts=counts,
             spike_steps=steps,
             spike_indices=indices,
-            rasters=rasters,
-            traces=traces,
-            trace_every={m.name: m.every for m in monitors},
+            value_samples={name: cat([c.values[name] for c in chunks]) for name in value_pops},
+            value_every=value_every,
+            trace_samples={m.name: cat([c.traces[m.name] for c in chunks]) for m in monitors},
+            trace_every=tuple((m.name, m.every) for m in monitors),
             final_state=state,
-            overflow_steps=overflow,
+            overflow={p.name: int(sum(c.overflow[p.name] for c in chunks)) for p in network.projections},
         )
 
     @property
-    def spikes(self) -> dict[str, SpikeRecord]:
-        """Per recorded population, the `SpikeRecord` (times in ms from the start of the run)."""
-        if self.rasters:
-            raise ValueError(
-                "compact spike records are not available under `jax.grad`/`jax.vmap`; use "
-                "`result.rasters[name]` (dense, differentiable) instead."
-            )
-        return {
-            name: SpikeRecord(
-                times=self.start_time + (self.spike_steps[name] + 1) * self.dt,
-                indices=self.spike_indices[name],
-            )
-            for name in self.spike_steps
-        }
+    def population_sizes(self) -> dict[str, int]:
+        """Units per population."""
+        return dict(self.sizes)
 
     @property
-    def rates(self) -> dict[str, Float[Array, ""]]:
-        """Mean firing rate per population over the run, Hz."""
-        return {
-            name: jnp.sum(counts) / (self.population_sizes[name] * self.duration * 1e-3)
-            for name, counts in self.spike_counts.items()
-        }
+    def spike_counts(self) -> Records:
+        """Per spiking population, spikes per step, `(n_steps,)` int."""
+        return Records(self.counts, "spike counts", "Value populations have `values`, not spikes.")
+
+    @property
+    def spikes(self) -> Records:
+        """Per recorded spiking population, the `SpikeRecord` (times in ms)."""
+        return Records(
+            {
+                name: SpikeRecord(
+                    times=self.start_time + (self.spike_steps[name] + 1) * self.dt,
+                    indices=self.spike_indices[name],
+                )
+                for name in self.spike_steps
+            },
+            "spike record",
+            "Spikes are kept for the spiking populations in `record_spikes`; value populations "
+            "are in `values`; under `jax.grad`/`vmap` use `bs.run`, whose `outputs` are dense.",
+        )
+
+    @property
+    def rates(self) -> Records:
+        """Mean firing rate per spiking population over the run, Hz (value populations have
+        no firing rate: their outputs are in `values`)."""
+        return Records(
+            {
+                name: float(np.sum(counts)) / (self.population_sizes[name] * self.duration * 1e-3)
+                for name, counts in self.counts.items()
+            },
+            "firing rate",
+            "Rates exist for spiking populations; a value population's output is in `values`.",
+        )
+
+    @property
+    def values(self) -> Records:
+        """Per recorded value population, its output every `value_every` steps, `(n_samples, n)`."""
+        return Records(self.value_samples, "value record", "Values are recorded for value populations in `record_values`.")
+
+    @property
+    def traces(self) -> Records:
+        """Per monitor name, its samples."""
+        return Records(self.trace_samples, "trace", "Traces exist for the `monitors` given to `simulate`.")
+
+    @property
+    def overflow_steps(self) -> Records:
+        """Per projection, steps whose active rows exceeded the event buffer."""
+        return Records(self.overflow, "overflow count", "")
 
     def population_rate(self, name: str, bin_ms: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """`(bin_start_times ms, rate Hz)` of population `name` in bins of `bin_ms` (a multiple
-        of `dt`)."""
+        """`(bin_start_times ms, rate Hz)` of spiking population `name` in bins of `bin_ms`."""
         steps_per_bin = max(1, round(bin_ms / self.dt))
         counts = np.asarray(self.spike_counts[name], dtype=np.float64)
         n_bins = len(counts) // steps_per_bin
@@ -128,6 +163,11 @@ class SimulationResult(eqx.Module):
 
     def trace_times(self, name: str) -> np.ndarray:
         """Times (ms) of the samples of monitor `name`: the end of every `every`-th step."""
-        every = self.trace_every[name]
+        every = dict(self.trace_every)[name]
         n_samples = self.traces[name].shape[0]
         return self.start_time + (np.arange(n_samples) + 1) * every * self.dt
+
+    def value_times(self) -> np.ndarray:
+        """Times (ms) of the value samples: the end of every `value_every`-th step."""
+        n_samples = self.n_steps // self.value_every
+        return self.start_time + (np.arange(n_samples) + 1) * self.value_every * self.dt

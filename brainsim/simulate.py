@@ -1,14 +1,13 @@
-"""Run a `Network` for a duration: chunked `lax.scan`, monitors, progress, NaN/Inf detection.
+"""`simulate`: the host driver of a run: chunked scans compiled once, progress bar, compact
+spike records, NaN/Inf reported with the step, and the fused native engine where it applies.
 
 `simulate` compiles one chunk of steps (connectivity is an argument, not a constant, so compile
 time does not grow with the network) and reuses it across chunks and across calls with the same
-shapes. Between chunks the host stores spikes compactly (step and neuron index) and updates the
-progress bar; inside a chunk nothing leaves the device. Under `jax.grad` or `jax.vmap` the same
-steps are traced instead and the result keeps dense, differentiable spike rasters.
+shapes. Between chunks the host stores spikes compactly (step and neuron index), decimates
+values and traces, and updates the progress bar; inside a chunk nothing leaves the device. It
+runs the same step as `brainsim.run` (the pure, transformable function to use under
+`jax.jit`, `jax.grad` and `jax.vmap`), so both give the same spikes for the same key.
 """
-
-import dataclasses
-import math
 
 import equinox as eqx
 import jax
@@ -20,9 +19,9 @@ from jaxtyping import PRNGKeyArray
 from tqdm.auto import tqdm
 
 from .fused import FusedPlan, fused_plan, run_fused_chunk
-from .monitors import StateMonitor, as_monitor
 from .network import Network, NetworkState
 from .result import SimulationResult
+from .run import check_populations, check_run, check_time, step_recorder
 
 _RECORD_BYTES_PER_CHUNK = 64 * 2**20
 _MAX_CHUNK_STEPS = 20_000
@@ -38,6 +37,7 @@ class NonFiniteStateError(FloatingPointError):
 class _Recorded(eqx.Module):
     spikes: dict
     counts: dict
+    values: dict
     traces: dict
     overflow: dict
     first_nonfinite: dict
@@ -49,59 +49,67 @@ def simulate(
     dt: float = 0.1,
     *,
     key: PRNGKeyArray,
+    inputs: dict | None = None,
     monitors=(),
     record_spikes: bool | tuple[str, ...] = True,
+    record_values: bool | tuple[str, ...] = True,
+    value_every: int = 1,
     progress: bool | None = None,
     initial_state: NetworkState | None = None,
     chunk_steps: int | None = None,
     engine: str = "auto",
 ) -> SimulationResult:
-    r"""Simulate `network` for `duration` ms with fixed step `dt` ms.
+    r"""Simulate `network` for `duration` ms with fixed step `dt` ms, driven from the host.
 
     **Arguments:**
     - `network`: the `Network`.
     - `duration`: ms; a positive multiple of `dt`.
     - `dt`: time step, ms; > 0 (0.1 ms is the benchmark step).
-    - `key`: a `jax.random` key; the same key gives the same spikes.
-    - `monitors`: `StateMonitor`s or strings `"population.variable"` (e.g. `"E.v"`).
-    - `record_spikes`: `True` for every population, `False` for none, or a tuple of names.
-      Population rates are always recorded.
+    - `key`: a `jax.random` key (`jax.random.key(0)`); the same key gives the same spikes.
+    - `inputs`: the data channel, as in `brainsim.run`: `{name: array}` with a leading axis
+      of `n_steps` (host NumPy or device arrays; sliced per chunk).
+    - `monitors`: `StateMonitor`s, `Monitor`s, or strings `"target.variable"` (e.g. `"E.v"`).
+    - `record_spikes`: spiking populations whose spikes to keep: `True` (all), `False`, or a
+      tuple of names. Spike counts per step (hence rates) are always kept.
+    - `record_values`: value populations (e.g. `RateUnit`) whose outputs to keep, one sample
+      every `value_every` steps.
     - `progress`: show a tqdm bar (updated between chunks); default: for runs of 50,000 steps
       or more.
     - `initial_state`: continue from this `NetworkState` (e.g. `result.final_state`);
       default `network.init_state(key=...)`.
     - `chunk_steps`: steps per compiled chunk; default from a 64 MiB recording budget.
-    - `engine`: `"generic"` runs `Network.step` in a `lax.scan` (any model, any transformation);
-      `"fused"` runs each chunk as one native CPU call that advances the whole network (see
-      `brainsim.fused`): LIF populations (`ExponentialEuler`), `ExponentialSynapse` projections
-      with `COBA`/`CUBA` outputs, one integer delay per projection, `CSR`/`ELL` connectivity,
-      `ConstantCurrent` inputs, no `StateMonitor`s, float32, not under `jit`/`grad`/`vmap`,
-      CPU backend with the native library built; a `ValueError` names the first condition that
-      fails. `"auto"` (default) takes `"fused"` where it applies and `"generic"` otherwise.
-      Both compute the same step with the same floating-point operations, so they give the same
-      spikes and final state, and a run can continue from either engine's `final_state` on
-      the other.
+    - `engine`: `"generic"` runs `Network.step` in a `lax.scan` (any model); `"fused"` runs each
+      chunk as one native CPU call that advances the whole network (see `brainsim.fused`,
+      which says what it accepts and refuses anything else with the reason); `"auto"`
+      (default) takes `"fused"` where it applies and `"generic"` otherwise. Both give the same
+      spikes and final state, and a run can continue from either engine's `final_state`.
 
-    **Returns:** a `SimulationResult` (spikes, rates, traces, final state, diagnostics).
+    **Returns:** a `SimulationResult` (spikes, rates, values, traces, final state, diagnostics).
 
-    Raises `NonFiniteStateError` naming the population and step where NaN/Inf first appeared.
+    Raises `NonFiniteStateError` naming the population and step where NaN/Inf first appeared,
+    and `TypeError` under `jax.jit`/`grad`/`vmap`: use `brainsim.run` there.
     """
-    dt, n_steps = _check_time(duration, dt)
-    if not isinstance(network, Network):
-        raise TypeError(f"`network` must be a `bs.Network`; got {type(network).__name__}.")
-    monitors = tuple(_check_monitor(network, as_monitor(m)) for m in monitors)
-    spike_populations = _check_record_spikes(network, record_spikes)
-    leaves = jtu.tree_leaves((network, key, initial_state))
-    traced = any(isinstance(x, jax.core.Tracer) for x in leaves)
-    plan = _choose_engine(engine, network, monitors, spike_populations, initial_state, key)
-    chunk = _chunk_length(network, monitors, spike_populations, n_steps, chunk_steps, traced)
+    leaves = jtu.tree_leaves((network, key, inputs, initial_state))
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        raise TypeError(
+            "`simulate` is the host driver (chunks, progress, compact records) and cannot run under "
+            "`jax.jit`/`grad`/`vmap`; use `bs.run(...)`, the pure function that returns arrays."
+        )
+    dt, n_steps = check_time(duration, dt)
+    record = check_populations(network, record_spikes, "`record_spikes`") if isinstance(network, Network) else ()
+    monitors, _, data = check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record)
+    emissions = network.emissions()
+    spike_pops = tuple(n for n in record if emissions[n] == "spikes")
+    value_pops = tuple(
+        n for n in check_populations(network, record_values, "`record_values`") if emissions[n] == "values"
+    )
+    if isinstance(value_every, bool) or not isinstance(value_every, int) or value_every < 1:
+        raise ValueError(f"`value_every` must be an integer >= 1; got {value_every!r}.")
+    plan = _choose_engine(engine, network, monitors, spike_pops, initial_state, key, data)
+    chunk = _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps)
     if progress is None:
-        progress = n_steps >= _PROGRESS_MIN_STEPS and not traced
-    run = _run_chunk if traced else _run_chunk_jit
-    first = _run_first_chunk if traced else _run_first_chunk_jit
-    if plan is not None:
-        run, first = _run_fused_jit, _run_first_fused_jit
-    start_step = 0 if initial_state is None or traced else int(initial_state.step)
+        progress = n_steps >= _PROGRESS_MIN_STEPS
+    start_step = 0 if initial_state is None else int(initial_state.step)
 
     chunks = []
     state = initial_state
@@ -109,92 +117,95 @@ def simulate(
     done = 0
     while done < n_steps:
         length = min(chunk, n_steps - done)
-        static = (dt, length, monitors, spike_populations, traced if plan is None else plan)
-        if state is None:  # initialise inside the first compiled chunk: one compilation, not two
-            state, recorded = first(network, key, *static)
+        data_chunk = {name: x[done : done + length] for name, x in data.items()}
+        if plan is not None:
+            static = (dt, length, spike_pops, plan)
+            fn = _JITTED[_first_fused_chunk if state is None else _fused_chunk]
         else:
-            state, recorded = run(network, state, key, *static)
-        chunks.append(recorded if traced else jax.device_get(recorded))
-        if not traced:
-            _raise_if_nonfinite(recorded, start_step + done, dt)
+            static = (dt, length, monitors, spike_pops, value_pops)
+            fn = _JITTED[_first_chunk if state is None else _chunk]
+        if state is None:  # initialise inside the first compiled chunk: one compilation, not two
+            state, recorded = fn(network, key, data_chunk, *static)
+        else:
+            state, recorded = fn(network, state, key, data_chunk, *static)
+        recorded = jax.device_get(recorded)
+        _raise_if_nonfinite(recorded, start_step + done, dt)
+        chunks.append(_decimate(recorded, done, monitors, value_every))
         done += length
         bar.update(length)
     bar.close()
     return SimulationResult.from_chunks(
-        chunks, network, monitors, spike_populations, dt, n_steps, start_step, state, traced
+        chunks, network, monitors, spike_pops, value_pops, value_every, dt, n_steps, start_step, state
     )
 
 
-def _run_chunk(network, state, key, dt, length, monitors, spike_populations, differentiable):
-    """`length` steps in one `lax.scan`; spikes kept as floats (with their surrogate gradients)
-    when `differentiable`, else as bools (a quarter of the memory). Steps draw their randomness
-    from `fold_in(key, 1)` (folded again with the step index inside `Network.step`)."""
-    key_run = jr.fold_in(key, 1)
-
-    def body(state, _):
-        new_state, record = network.step(state, dt, key_run)
-        spikes = {
-            name: record.spikes[name] if differentiable else record.spikes[name] > 0
-            for name in spike_populations
-        }
-        counts = {name: jnp.sum(s > 0) for name, s in record.spikes.items()}
-        traces = {m.name: _sample(new_state, m) for m in monitors}
-        return new_state, (spikes, counts, traces, record.overflow, record.finite)
-
-    state, (spikes, counts, traces, overflow, finite) = jax.lax.scan(
-        body, state, None, length=length
+def _chunk(network, state, key, data, dt, length, monitors, spike_pops, value_pops):
+    """`length` steps in one `lax.scan`, spikes kept as bools (a quarter of the memory)."""
+    body = step_recorder(network, dt, key, monitors, spike_pops + value_pops, guard_gradients=False)
+    state, (outputs, counts, traces, overflow, finite) = jax.lax.scan(
+        body, state, data if data else None, length=length
     )
-    traces = {m.name: traces[m.name][m.every - 1 :: m.every] for m in monitors}
-    first_bad = {name: _first_false(ok) for name, ok in finite.items()}
-    overflow = {name: jnp.sum(flags) for name, flags in overflow.items()}
-    return state, _Recorded(spikes, counts, traces, overflow, first_bad)
+    return state, _Recorded(
+        spikes={name: outputs[name] > 0 for name in spike_pops},
+        counts={name: c.astype(jnp.int32) for name, c in counts.items()},
+        values={name: outputs[name] for name in value_pops},
+        traces=traces,
+        overflow={name: jnp.sum(flags) for name, flags in overflow.items()},
+        first_nonfinite={name: _first_false(ok) for name, ok in finite.items()},
+    )
 
 
-def _run_first_chunk(network, key, dt, length, monitors, spike_populations, differentiable):
-    """`network.init_state(key=fold_in(key, 0))`, then `_run_chunk`: initialising inside the
+def _first_chunk(network, key, data, dt, length, monitors, spike_pops, value_pops):
+    """`network.init_state(key=fold_in(key, 0))`, then `_chunk`: initialising inside the
     compiled chunk saves a separate compilation (and eager dispatch of many small ops)."""
     state = network.init_state(key=jr.fold_in(key, 0), dt=dt)
-    return _run_chunk(network, state, key, dt, length, monitors, spike_populations, differentiable)
+    return _chunk(network, state, key, data, dt, length, monitors, spike_pops, value_pops)
 
 
-_run_chunk_jit = eqx.filter_jit(_run_chunk)
-_run_first_chunk_jit = eqx.filter_jit(_run_first_chunk)
+def _fused_chunk(network, state, key, data, dt, length, spike_pops, plan: FusedPlan):
+    """`length` steps of the fused engine (one native call), recorded like `_chunk`."""
+    state, spikes, counts, overflow, finite = run_fused_chunk(network, state, plan, dt, length)
+    spikes = {name: spikes[name] for name in spike_pops}
+    first_bad = {name: _first_false(ok) for name, ok in finite.items()}
+    return state, _Recorded(spikes, counts, {}, {}, overflow, first_bad)
 
 
-def _choose_engine(engine, network, monitors, spike_populations, initial_state, key):
+def _first_fused_chunk(network, key, data, dt, length, spike_pops, plan: FusedPlan):
+    state = network.init_state(key=jr.fold_in(key, 0), dt=dt)
+    return _fused_chunk(network, state, key, data, dt, length, spike_pops, plan)
+
+
+_JITTED = {f: eqx.filter_jit(f) for f in (_chunk, _first_chunk, _fused_chunk, _first_fused_chunk)}
+
+
+def _choose_engine(engine, network, monitors, spike_pops, initial_state, key, data):
     """The `FusedPlan` when the fused engine runs, `None` for the generic engine."""
     if engine not in ENGINES:
         raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}.")
     if engine == "generic":
         return None
-    plan, reason = fused_plan(network, monitors, spike_populations, initial_state=initial_state, key=key)
+    plan, reason = fused_plan(network, monitors, spike_pops, initial_state=initial_state, key=key, inputs=data)
     if plan is None and engine == "fused":
         raise ValueError(f"`engine='fused'` does not apply to this simulation: {reason}.")
     return plan
 
 
-def _run_fused(network, state, key, dt, length, monitors, spike_populations, plan: FusedPlan):
-    """`length` steps of the fused engine (one native call), recorded like `_run_chunk`."""
-    state, spikes, counts, overflow, finite = run_fused_chunk(network, state, plan, dt, length)
-    spikes = {name: spikes[name] for name in spike_populations}
-    first_bad = {name: _first_false(ok) for name, ok in finite.items()}
-    return state, _Recorded(spikes, counts, {}, overflow, first_bad)
+def _decimate(recorded: _Recorded, first_step: int, monitors, value_every: int) -> _Recorded:
+    """Keep the samples of steps `s` (counted from the start of the run) with `(s + 1) % every
+    == 0`, so decimation does not depend on chunk boundaries."""
 
+    def keep(x, every):
+        return x[(every - 1 - first_step) % every :: every]
 
-def _run_first_fused(network, key, dt, length, monitors, spike_populations, plan: FusedPlan):
-    state = network.init_state(key=jr.fold_in(key, 0), dt=dt)
-    return _run_fused(network, state, key, dt, length, monitors, spike_populations, plan)
-
-
-_run_fused_jit = eqx.filter_jit(_run_fused)
-_run_first_fused_jit = eqx.filter_jit(_run_first_fused)
-
-
-def _sample(state: NetworkState, monitor: StateMonitor):
-    values = getattr(state.neurons[monitor.population], monitor.variable)
-    if monitor.indices is not None:
-        values = values[jnp.asarray(monitor.indices)]
-    return values
+    every = {m.name: m.every for m in monitors}
+    return _Recorded(
+        recorded.spikes,
+        recorded.counts,
+        {name: keep(x, value_every) for name, x in recorded.values.items()},
+        {name: keep(x, every[name]) for name, x in recorded.traces.items()},
+        recorded.overflow,
+        recorded.first_nonfinite,
+    )
 
 
 def _first_false(ok) -> jax.Array:
@@ -213,67 +224,15 @@ def _raise_if_nonfinite(recorded: _Recorded, first_step: int, dt: float) -> None
             )
 
 
-def _check_time(duration, dt) -> tuple[float, int]:
-    for name, value in (("duration", duration), ("dt", dt)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-            raise TypeError(f"`{name}` must be a number of ms; got {type(value).__name__}.")
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"`{name}` must be > 0 ms; got {value}.")
-    ratio = duration / dt
-    n_steps = round(ratio)
-    if n_steps < 1 or abs(ratio - n_steps) > 1e-6 * max(1.0, ratio):
-        raise ValueError(
-            f"`duration` must be a positive multiple of `dt`; got duration={duration} ms and "
-            f"dt={dt} ms ({ratio:g} steps)."
-        )
-    return float(dt), int(n_steps)
-
-
-def _check_monitor(network: Network, monitor: StateMonitor) -> StateMonitor:
-    pop = _population_or_error(network, monitor.population, "monitor")
-    state = jax.eval_shape(lambda: pop.neuron.init_state(pop.n, key=jr.key(0)))
-    fields = [f.name for f in dataclasses.fields(state)]
-    if monitor.variable not in fields:
-        raise ValueError(
-            f"unknown monitor variable `{monitor.variable}` of population `{pop.name}`; "
-            f"its state has {fields}."
-        )
-    if monitor.indices is not None and any(i < 0 or i >= pop.n for i in monitor.indices):
-        raise ValueError(
-            f"monitor `{monitor.name}`: `indices` must be in [0, {pop.n - 1}]; got "
-            f"{min(monitor.indices)}..{max(monitor.indices)}."
-        )
-    return monitor
-
-
-def _check_record_spikes(network: Network, record_spikes) -> tuple[str, ...]:
-    if record_spikes is True:
-        return tuple(p.name for p in network.populations)
-    if record_spikes is False:
-        return ()
-    names = tuple(record_spikes)
-    for name in names:
-        _population_or_error(network, name, "`record_spikes`")
-    return names
-
-
-def _population_or_error(network: Network, name: str, what: str):
-    sizes = network.population_sizes
-    if name not in sizes:
-        raise ValueError(f"{what}: unknown population `{name}`; known: {sorted(sizes)}.")
-    return network.population(name)
-
-
-def _chunk_length(network, monitors, spike_populations, n_steps, chunk_steps, traced) -> int:
+def _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps) -> int:
     if chunk_steps is not None:
         if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps < 1:
             raise ValueError(f"`chunk_steps` must be an integer >= 1; got {chunk_steps!r}.")
         return min(chunk_steps, n_steps)
-    if traced:
-        return n_steps
+    state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
     sizes = network.population_sizes
-    per_step = sum(sizes[name] for name in spike_populations)
-    per_step += sum(4 * (len(m.indices) if m.indices else sizes[m.population]) for m in monitors)
+    per_step = sum(sizes[name] for name in spike_pops) + sum(4 * sizes[name] for name in value_pops)
+    per_step += sum(4 * int(np.prod(jax.eval_shape(m.sample, state).shape)) for m in monitors)
     chunk = max(1, min(_MAX_CHUNK_STEPS, _RECORD_BYTES_PER_CHUNK // max(per_step, 1)))
     if n_steps <= chunk:
         return n_steps

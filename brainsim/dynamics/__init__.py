@@ -1,5 +1,10 @@
 """Neurons, synapses, surrogate spike functions and inputs: equinox modules, parameters only."""
 
+from .base import (
+    AbstractDynamics as AbstractDynamics,
+    AbstractLinearInState as AbstractLinearInState,
+    exponential_euler_step as exponential_euler_step,
+)
 from .inputs import (
     AbstractCurrentInput as AbstractCurrentInput,
     AbstractEventInput as AbstractEventInput,
@@ -11,9 +16,9 @@ from .inputs import (
 from .neurons import (
     ALIF as ALIF,
     LIF as LIF,
-    AbstractLinearInState as AbstractLinearInState,
     AbstractNeuron as AbstractNeuron,
     AbstractSpikingNeuron as AbstractSpikingNeuron,
+    AbstractValueNeuron as AbstractValueNeuron,
     AdEx as AdEx,
     AdExState as AdExState,
     ALIFState as ALIFState,
@@ -22,7 +27,10 @@ from .neurons import (
     Izhikevich as Izhikevich,
     IzhikevichState as IzhikevichState,
     LIFState as LIFState,
+    RateState as RateState,
+    RateUnit as RateUnit,
 )
+from .streams import SpikeSource as SpikeSource, StreamedCurrent as StreamedCurrent, ValueSource as ValueSource
 from .surrogate import (
     AbstractSurrogate as AbstractSurrogate,
     Arctan as Arctan,
@@ -34,6 +42,7 @@ from .surrogate import (
 from .synapses import (
     COBA as COBA,
     CUBA as CUBA,
+    AbstractLinearSynapse as AbstractLinearSynapse,
     AbstractOutput as AbstractOutput,
     AbstractSynapse as AbstractSynapse,
     AlphaSynapse as AlphaSynapse,
@@ -42,5 +51,7 @@ from .synapses import (
     DualExponentialSynapseState as DualExponentialSynapseState,
     ExponentialSynapse as ExponentialSynapse,
     ExponentialSynapseState as ExponentialSynapseState,
+    InstantaneousSynapse as InstantaneousSynapse,
+    InstantaneousSynapseState as InstantaneousSynapseState,
 )
 from .synaptic_input import SynapticInput as SynapticInput

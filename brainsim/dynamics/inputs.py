@@ -9,6 +9,7 @@ import abc
 from collections.abc import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
@@ -28,8 +29,11 @@ class AbstractCurrentInput(eqx.Module):
     target: eqx.AbstractVar[str]
 
     @abc.abstractmethod
-    def current(self, t: TimeLike, n: int) -> Float[Array, " n"]:
+    def current_at(self, t: TimeLike, n: int) -> Float[Array, " n"]:
         """The injected current at time `t` (ms), pA, broadcast to `(n,)`."""
+
+    def check_dt(self, dt: float) -> None:
+        """Raise `ValueError` if this input cannot be stepped with `dt` (ms); default: it can."""
 
 
 class AbstractEventInput(eqx.Module):
@@ -43,22 +47,21 @@ class AbstractEventInput(eqx.Module):
     def delivered(self, t: TimeLike, dt: TimeLike, n: int, key: PRNGKeyArray) -> Float[Array, " n"]:
         """Summed weights arriving at each target neuron during `[t, t + dt)`."""
 
+    def check_dt(self, dt: float) -> None:
+        """Raise `ValueError` if this input cannot be stepped with `dt` (ms); default: it can."""
+
 
 class ConstantCurrent(AbstractCurrentInput):
     """A constant current. **Fields:** `target` (population name), `current` (pA; scalar or `(n,)`)."""
 
     target: str = eqx.field(static=True)
-    current_pa: Float[ArrayLike, "..."]
-
-    def __init__(self, target: str, current: Float[ArrayLike, "..."]):
-        self.target = target
-        self.current_pa = current
+    current: Float[ArrayLike, "..."]
 
     def __check_init__(self):
-        require_finite("current", self.current_pa, "pA")
+        require_finite("current", self.current, "pA")
 
-    def current(self, t, n):
-        return jnp.broadcast_to(jnp.asarray(self.current_pa, dtype=jnp.float32), (n,))
+    def current_at(self, t, n):
+        return jnp.broadcast_to(jnp.asarray(self.current, dtype=jnp.float32), (n,))
 
 
 class CurrentFunction(AbstractCurrentInput):
@@ -70,7 +73,7 @@ class CurrentFunction(AbstractCurrentInput):
     target: str = eqx.field(static=True)
     fn: Callable
 
-    def current(self, t, n):
+    def current_at(self, t, n):
         return jnp.broadcast_to(jnp.asarray(self.fn(t), dtype=jnp.float32), (n,))
 
 
@@ -99,6 +102,19 @@ class PoissonInput(AbstractEventInput):
         require_nonnegative_int("n_sources", self.n_sources)
         require_nonnegative("rate", self.rate, "Hz")
         require_finite("weight", self.weight)
+
+    def check_dt(self, dt: float) -> None:
+        """A source fires at most once per step: `rate * dt` <= 1 (rate in Hz, dt in ms)."""
+        try:
+            rate = float(jnp.max(jnp.asarray(self.rate)))
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+            return
+        if rate * 1e-3 * dt > 1.0:
+            raise ValueError(
+                f"`rate` of `PoissonInput` to `{self.target}` must satisfy rate * dt <= 1 (at most one "
+                f"spike per source per step), i.e. rate <= {1e3 / dt:g} Hz at dt = {dt:g} ms; got "
+                f"{rate:g} Hz."
+            )
 
     def delivered(self, t, dt, n, key):
         probability = jnp.clip(jnp.asarray(self.rate) * 1e-3 * dt, 0.0, 1.0)

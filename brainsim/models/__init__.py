@@ -1,4 +1,8 @@
-"""Ready-made networks: the Brette et al. (2007) benchmarks."""
+"""Ready-made networks: the Brette et al. (2007) benchmarks.
 
-from .coba import COBA as COBA, CUBA as CUBA
-from .cobahh import COBAHH as COBAHH
+The builders are named `...Network` so they never shadow the synaptic outputs `bs.COBA` and
+`bs.CUBA` (conductance- and current-based), from which the benchmarks take their names.
+"""
+
+from .coba import COBANetwork as COBANetwork, CUBANetwork as CUBANetwork
+from .cobahh import COBAHHNetwork as COBAHHNetwork

@@ -6,7 +6,9 @@ from .base import (
     AbstractLinearInState as AbstractLinearInState,
     AbstractNeuron as AbstractNeuron,
     AbstractSpikingNeuron as AbstractSpikingNeuron,
+    AbstractValueNeuron as AbstractValueNeuron,
 )
 from .hodgkin_huxley import HodgkinHuxley as HodgkinHuxley, HodgkinHuxleyState as HodgkinHuxleyState
 from .izhikevich import Izhikevich as Izhikevich, IzhikevichState as IzhikevichState
 from .lif import LIF as LIF, LIFState as LIFState
+from .rate import RateState as RateState, RateUnit as RateUnit

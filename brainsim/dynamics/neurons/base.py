@@ -1,34 +1,44 @@
-"""Abstract neuron contracts.
+"""Abstract neuron contracts: what a population's model receives, integrates and emits.
 
 A neuron model is an equinox module holding parameters only; its state is a separate pytree
-(`<Model>State`, with a membrane potential field `v` in mV). The model exposes diffrax's
-`vector_field(t, y, args)` with `args` the population's input (a `SynapticInput`, or a plain
-current in pA), so any diffrax solver integrates it; spiking models add `spike` and `reset`.
+(`<Model>State`). The model exposes diffrax's `vector_field(t, y, args)` with `args` the
+population's input (by default a `SynapticInput`, or a plain current in pA), so any diffrax
+solver integrates it. After each step a population *emits* what its model declares:
+
+- `AbstractSpikingNeuron`: 0/1 spikes (`spike(y)`, surrogate gradient in the backward pass),
+  then `reset(y, spiked)`; projections deliver them through event-driven operators.
+- `AbstractValueNeuron`: a continuous value (`value(y)`: a rate in Hz, a Ca2+ level in uM,
+  ...); projections deliver it through a dense or sparse matrix-vector product.
 """
 
 import abc
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import equinox as eqx
-import jax.tree_util as jtu
-from jaxtyping import PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..._custom_types import Spikes, TimeLike
+from ..._custom_types import Spikes
+from ..base import AbstractDynamics, AbstractLinearInState as AbstractLinearInState
 from ..surrogate import AbstractSurrogate
+from ..synaptic_input import SynapticInput, no_input
 
 StateT = TypeVar("StateT")
 
 
-class AbstractNeuron(eqx.Module, Generic[StateT]):
+class AbstractNeuron(AbstractDynamics[StateT]):
     """A population's dynamics $dy/dt = f(t, y, I)$, with `y` a state pytree of `(n,)` arrays."""
 
     @abc.abstractmethod
     def init_state(self, n: int, *, key: PRNGKeyArray) -> StateT:
         """Initial state of `n` neurons (random where the model's docstring says)."""
 
-    @abc.abstractmethod
-    def vector_field(self, t: TimeLike, y: StateT, args) -> StateT:
-        """$dy/dt$ in units per ms; `args` is a `SynapticInput` or a current in pA."""
+    def zero_input(self, n: int, dtype) -> SynapticInput:
+        """The input this model takes, with nothing arriving: zero current and conductance.
+
+        Synaptic outputs (`CUBA`, `COBA`) and current inputs add to it; a model that takes
+        another kind of input overrides this and receives outputs that know that kind.
+        """
+        return no_input(n, dtype)
 
 
 class AbstractSpikingNeuron(AbstractNeuron[StateT]):
@@ -45,18 +55,9 @@ class AbstractSpikingNeuron(AbstractNeuron[StateT]):
         """The state after the neurons in `spiked` (> 0) have fired."""
 
 
-class AbstractLinearInState(AbstractNeuron[StateT]):
-    r"""Dynamics linear in each state variable given the others: $dy/dt = a(t, y)\,y + b(t, y)$.
-
-    `a` and `b` are pytrees shaped like `y` (a diagonal system, "conditionally linear" in
-    Brian2's words). Exponential Euler, $y_{t+\Delta t} = y\,e^{a\Delta t} + b\,(e^{a\Delta t}-1)/a$,
-    is then exact whenever `a` and `b` are constant over the step.
-    """
+class AbstractValueNeuron(AbstractNeuron[StateT]):
+    """A unit that emits a continuous value after each step (a rate, a concentration)."""
 
     @abc.abstractmethod
-    def linear_coefficients(self, t: TimeLike, y: StateT, args) -> tuple[StateT, StateT]:
-        """`(a, b)` with $dy/dt = a y + b$ (`a` in 1/ms, `b` in units of `y` per ms)."""
-
-    def vector_field(self, t: TimeLike, y: StateT, args) -> StateT:
-        a, b = self.linear_coefficients(t, y, args)
-        return jtu.tree_map(lambda a_, y_, b_: a_ * y_ + b_, a, y, b)
+    def value(self, y: StateT) -> Float[Array, " n"]:
+        """What the population passes on, per unit, in the unit the model's docstring states."""

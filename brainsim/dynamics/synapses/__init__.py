@@ -4,6 +4,7 @@ from .alpha import AlphaSynapse as AlphaSynapse, AlphaSynapseState as AlphaSynap
 from .base import (
     COBA as COBA,
     CUBA as CUBA,
+    AbstractLinearSynapse as AbstractLinearSynapse,
     AbstractOutput as AbstractOutput,
     AbstractSynapse as AbstractSynapse,
 )
@@ -14,4 +15,8 @@ from .dual_exponential import (
 from .exponential import (
     ExponentialSynapse as ExponentialSynapse,
     ExponentialSynapseState as ExponentialSynapseState,
+)
+from .instantaneous import (
+    InstantaneousSynapse as InstantaneousSynapse,
+    InstantaneousSynapseState as InstantaneousSynapseState,
 )

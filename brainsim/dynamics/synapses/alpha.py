@@ -8,7 +8,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, TimeLike
 from ..._validation import require_positive
-from .base import AbstractSynapse
+from .base import AbstractLinearSynapse
 
 
 class AlphaSynapseState(eqx.Module):
@@ -18,7 +18,7 @@ class AlphaSynapseState(eqx.Module):
     x: Float[Array, " n"]
 
 
-class AlphaSynapse(AbstractSynapse[AlphaSynapseState]):
+class AlphaSynapse(AbstractLinearSynapse[AlphaSynapseState]):
     r"""Alpha-function synapse, peak-normalised: one spike of weight $w$ at $t=0$ gives
     $g(t) = w\,\frac{t}{\tau}\,e^{1 - t/\tau}$ (peak $w$ at $t = \tau$).
 

@@ -4,23 +4,37 @@ A synapse of a projection keeps its state per *postsynaptic* neuron (O(n_post) m
 BrainPy's post-aligned projections): the event operator delivers the summed weights of the
 spikes that arrived, `on_events` adds them to the state, and `conductance(y)` reads out the
 synaptic variable (nS for conductance-based outputs, pA for current-based ones). Between events
-the state decays linearly, so exponential Euler is exact.
+the state evolves by the synapse's own `advance` (exact exponential decay for the linear
+synapses, `AbstractLinearSynapse`; a reset to zero for `InstantaneousSynapse`).
 """
 
 import abc
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import equinox as eqx
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..neurons.base import AbstractLinearInState
+from ..._custom_types import TimeLike
+from ..base import AbstractLinearInState, exponential_euler_step
 from ..synaptic_input import SynapticInput
 
 SynapseStateT = TypeVar("SynapseStateT")
 
 
-class AbstractSynapse(AbstractLinearInState[SynapseStateT]):
-    """Linear synaptic dynamics driven by delivered events."""
+class AbstractSynapse(eqx.Module, Generic[SynapseStateT]):
+    """Synaptic state per postsynaptic neuron, driven by what the connectivity delivers.
+
+    Within a step: `on_events` adds the delivery, the population reads `value`, then `advance`
+    carries the state to the next step.
+    """
+
+    @abc.abstractmethod
+    def init_state(self, n: int, *, key: PRNGKeyArray | None = None) -> SynapseStateT:
+        """The state of `n` postsynaptic neurons at rest."""
+
+    @abc.abstractmethod
+    def advance(self, y: SynapseStateT, t: TimeLike, dt: TimeLike) -> SynapseStateT:
+        """The state after the step `[t, t + dt)` (ms), between deliveries."""
 
     @abc.abstractmethod
     def on_events(self, y: SynapseStateT, delivered: Float[Array, " n"]) -> SynapseStateT:
@@ -29,6 +43,13 @@ class AbstractSynapse(AbstractLinearInState[SynapseStateT]):
     @abc.abstractmethod
     def value(self, y: SynapseStateT) -> Float[Array, " n"]:
         """The synaptic variable seen by the output: conductance (nS) or current (pA)."""
+
+
+class AbstractLinearSynapse(AbstractSynapse[SynapseStateT], AbstractLinearInState[SynapseStateT]):
+    """A synapse whose dynamics are linear in its state: advanced exactly by exponential Euler."""
+
+    def advance(self, y: SynapseStateT, t: TimeLike, dt: TimeLike) -> SynapseStateT:
+        return exponential_euler_step(self, t, dt, y, None)
 
 
 class AbstractOutput(eqx.Module):

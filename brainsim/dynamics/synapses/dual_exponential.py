@@ -6,7 +6,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, TimeLike
 from ..._validation import require_less, require_positive
-from .base import AbstractSynapse
+from .base import AbstractLinearSynapse
 
 
 class DualExponentialSynapseState(eqx.Module):
@@ -16,7 +16,7 @@ class DualExponentialSynapseState(eqx.Module):
     rise: Float[Array, " n"]
 
 
-class DualExponentialSynapse(AbstractSynapse[DualExponentialSynapseState]):
+class DualExponentialSynapse(AbstractLinearSynapse[DualExponentialSynapseState]):
     r"""Difference of exponentials, peak-normalised: one spike of weight $w$ gives
     $g(t) = w\,f\,(e^{-t/\tau_d} - e^{-t/\tau_r})$ with $f$ chosen so that $\max_t g = w$,
 

@@ -6,7 +6,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, TimeLike
 from ..._validation import require_positive
-from .base import AbstractSynapse
+from .base import AbstractLinearSynapse
 
 
 class ExponentialSynapseState(eqx.Module):
@@ -15,7 +15,7 @@ class ExponentialSynapseState(eqx.Module):
     g: Float[Array, " n"]
 
 
-class ExponentialSynapse(AbstractSynapse[ExponentialSynapseState]):
+class ExponentialSynapse(AbstractLinearSynapse[ExponentialSynapseState]):
     r"""Instantaneous rise, exponential decay: $\tau \frac{dg}{dt} = -g$, $g \leftarrow g + w$
     for each arriving spike of weight $w$.
 

@@ -1,0 +1,73 @@
+"""What a population's model emits, and how a population advances one step (phase 4).
+
+Both are `functools.singledispatch` functions over the model's type, so a new kind of model
+(an astrocyte, a discrete map) registers its own rule instead of adding a branch to the step:
+
+- spiking neurons: integrate, `spike`, `reset`; emit 0/1 spikes (surrogate gradients);
+- value neurons (`AbstractValueNeuron`): integrate; emit `value(y)` (a rate, a level);
+- data sources (`SpikeSource`, `ValueSource`): emit row `t` of the data channel.
+"""
+
+import functools as ft
+from typing import Literal
+
+import jax.numpy as jnp
+
+from ..dynamics import AbstractSpikingNeuron
+from ..dynamics.neurons.base import AbstractValueNeuron
+from ..dynamics.streams import SpikeSource, ValueSource
+from .state import PopulationState
+
+Emission = Literal["spikes", "values"]
+
+
+@ft.singledispatch
+def emits(model) -> Emission:
+    """`"spikes"` or `"values"`: what a population of `model` passes to its projections."""
+    raise TypeError(f"no emission rule for {type(model).__name__}; register one with `emits.register`.")
+
+
+@emits.register
+def _(model: AbstractSpikingNeuron) -> Emission:
+    return "spikes"
+
+
+@emits.register
+def _(model: SpikeSource) -> Emission:
+    return "spikes"
+
+
+@emits.register
+def _(model: AbstractValueNeuron) -> Emission:
+    return "values"
+
+
+@emits.register
+def _(model: ValueSource) -> Emission:
+    return "values"
+
+
+@ft.singledispatch
+def advance_population(model, pop, state: PopulationState, drive, data, t, dt):
+    """`(state, output)` after the step `[t, t + dt)` of population `pop` (whose model is
+    `model`) under input `drive`; `data` is this step's slice of the data channel."""
+    raise TypeError(f"no advance rule for {type(model).__name__}; register one with `advance_population.register`.")
+
+
+@advance_population.register
+def _(model: AbstractSpikingNeuron, pop, state, drive, data, t, dt):
+    y, solver_state = pop.solver.step(model, t, dt, state.neuron, drive, state.solver)
+    fired = model.spike(y)
+    return PopulationState(model.reset(y, fired), solver_state), fired
+
+
+@advance_population.register
+def _(model: AbstractValueNeuron, pop, state, drive, data, t, dt):
+    y, solver_state = pop.solver.step(model, t, dt, state.neuron, drive, state.solver)
+    return PopulationState(y, solver_state), model.value(y)
+
+
+@advance_population.register(SpikeSource)
+@advance_population.register(ValueSource)
+def _(model, pop, state, drive, data, t, dt):
+    return state, jnp.asarray(data[pop.name], jnp.result_type(float))

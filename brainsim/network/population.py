@@ -1,0 +1,73 @@
+"""`Population`: `n` units of one model, integrated by one solver."""
+
+import dataclasses
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import numpy as np
+
+from .._validation import require_positive_int
+from ..dynamics import AbstractLinearInState, AbstractNeuron
+from ..dynamics.streams import SpikeSource, ValueSource
+from ..integrate import AbstractStepper, ExponentialEuler, as_stepper
+from ._frozen import FrozenState, freeze
+
+
+class Population(eqx.Module):
+    """`n` units of one model, integrated by one solver.
+
+    **Fields:**
+    - `name`: unique name in the network.
+    - `n`: number of units, >= 1.
+    - `neuron`: the model: any `AbstractNeuron` (a spiking neuron emits spikes, an
+      `AbstractValueNeuron` such as `RateUnit` emits values), or a data source (`SpikeSource`,
+      `ValueSource`) fed through `run(..., inputs={name: ...})`. Array parameters must have
+      shape `(n,)`.
+    - `solver`: a brainsim stepper or any diffrax solver; default `ExponentialEuler()` for models
+      linear in their state, `diffrax.Heun()` otherwise (none for data sources).
+    - `initial_state`: the state at t = 0, or `None` for `neuron.init_state(n, key=...)`. It is
+      held outside the parameter pytree (an optimiser never trains it); to start from a traced
+      state, pass a `NetworkState` to `run`/`simulate` instead.
+    """
+
+    name: str = eqx.field(static=True)
+    n: int = eqx.field(static=True)
+    neuron: Any
+    solver: AbstractStepper | None
+    initial_state: FrozenState | None = eqx.field(static=True)
+
+    def __init__(self, name: str, n: int, neuron, *, solver=None, initial_state=None):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"`name` must be a non-empty string; got {name!r}.")
+        self.name = name
+        self.n = require_positive_int("n", n)
+        if isinstance(neuron, SpikeSource | ValueSource):
+            if solver is not None or initial_state is not None:
+                raise ValueError(f"population `{name}` is a data source: it takes no `solver` or `initial_state`.")
+            self.neuron, self.solver, self.initial_state = neuron, None, None
+            return
+        if not isinstance(neuron, AbstractNeuron):
+            raise TypeError(
+                f"`neuron` of population `{name}` must be a neuron model (a subclass of "
+                f"`AbstractNeuron`) or a data source (`SpikeSource`, `ValueSource`); got "
+                f"{type(neuron).__name__}."
+            )
+        for field_name, value in _array_fields(neuron):
+            if np.ndim(value) > 0 and np.shape(value) not in ((n,), (1,)):
+                raise ValueError(
+                    f"`{field_name}` of population `{name}` must be a scalar or have shape "
+                    f"({n},); got shape {np.shape(value)}."
+                )
+        if solver is None:
+            linear = isinstance(neuron, AbstractLinearInState)
+            solver = ExponentialEuler() if linear else diffrax.Heun()
+        self.neuron = neuron
+        self.solver = as_stepper(solver)
+        self.solver.check_model(neuron)
+        self.initial_state = freeze(initial_state, f"`initial_state` of population `{name}`")
+
+
+def _array_fields(module) -> list[tuple[str, Any]]:
+    values = [(f.name, getattr(module, f.name)) for f in dataclasses.fields(module)]
+    return [(name, v) for name, v in values if eqx.is_array_like(v) and not isinstance(v, bool)]
