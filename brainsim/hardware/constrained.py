@@ -312,7 +312,7 @@ def constrained_simulation(
     ideal = simulate(network, duration, dt, key=key) if ideal is None else ideal
     sg = network.synapse_graph()
     graph = from_synapse_graph(sg, rates_from_spikes(sg, ideal))
-    mapping = map_network(graph, chip, mapper, seed=seed, seconds=2.0)
+    mapping = map_network(graph, chip, mapper, seed=seed)
     if mapping.violations:
         notes.append(f"the mapping breaks {len(mapping.violations)} limits (e.g. {mapping.violations[0]})")
     hw_net, info = quantise_weights(network, bits)

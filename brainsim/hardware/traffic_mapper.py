@@ -14,7 +14,6 @@ neuron-level refinement on the exact spike-hop objective.
 """
 
 import math
-import time
 
 import numpy as np
 
@@ -44,13 +43,21 @@ def compact_block(chip: Chip, k: int) -> np.ndarray:
     return cores[: max(k, 1)] if cores.size >= k else np.arange(chip.n_cores)[:k]
 
 
+def default_moves(k: int) -> int:
+    """Annealing moves for `k` logical cores: `min(600,000, 30 k^2)`.
+
+    Set to match the wall time the old time-capped schedule spent on this project's benchmarks
+    (`benchmarks/mapping.py`: ~0.8 s for k = 36, ~14 s for k = 144 at 40,000-50,000 moves/s)."""
+    return min(600_000, 30 * k * k)
+
+
 def traffic_aware_mapping(
     graph: NeuronGraph,
     chip: Chip,
     *,
     seed: int,
     n_cores: int | None = None,
-    seconds: float = 30.0,
+    moves: int | None = None,
     max_rounds: int = 14,
     balance: float = 0.08,
 ) -> tuple[np.ndarray, list[str]]:
@@ -61,18 +68,17 @@ def traffic_aware_mapping(
     - `chip`: the platform.
     - `seed`: integer seed (METIS, annealing, tie-breaks).
     - `n_cores`: exactly this many cores, or `None` for the fewest that meet every limit.
-    - `seconds`: wall-time cap for the whole mapping: what partitioning leaves goes 30% to
-      annealing and the rest to refinement (each stops early when its move budget is spent).
+    - `moves`: annealing moves for the placement polish, >= 0 (default `default_moves(k)`).
     - `balance`: refinement may fill a core up to `(1 + balance)` x the mean neuron count (never
       past the chip's limit). On W-M100k (144 cores, spatial ids, seed 0, converged) 0.03 gave
       11.04 M spike-hops/s, 0.06 10.87 M and 0.10 10.71 M: traffic traded for a little more
       neuron-update imbalance (latency is a max over cores).
-    - `max_rounds`: refinement rounds. Annealing runs `min(1,500,000, 75 k^2)` moves. Within
-      the time cap the result depends only on `seed`.
+    - `max_rounds`: refinement rounds, >= 0.
+
+    The result depends only on the arguments (never on wall time or machine load).
 
     **Returns:** `(core_of, notes)`: int array `(n_neurons,)` of physical cores and diagnostics.
     """
-    started = time.perf_counter()
     notes: list[str] = []
     csr = metis_graph(graph)
     limit = int(chip.neurons_per_core.value)
@@ -96,26 +102,20 @@ def traffic_aware_mapping(
     slots = cores[hierarchical_placement(k, chip.core_xy[cores])]
     pre, dest, _ = neuron_core_pairs(graph.pre, part[graph.post], k)
     w = traffic_matrix(part[pre], dest, graph.rates[pre], k)
-    t0 = time.perf_counter()
-    left = max(seconds - (t0 - started), 2.0)  # partitioning came out of the same budget
-    # move and round budgets make the result reproducible; `seconds` only caps them
     slots = anneal_placement(
         w,
         chip,
         seed=seed,
         initial=slots,
-        seconds=0.3 * left,
+        moves=default_moves(k) if moves is None else moves,
         allowed=cores,
         start_temperature=0.2,
-        max_moves=min(1_500_000, 75 * k * k),
     )
-    spent = time.perf_counter() - t0
     core_of, extra = refine_assignment(
         graph,
         slots[part],
         chip,
         seed=seed,
-        seconds=max(left - spent, 1.0),
         keep_feasible=n_cores is None,
         max_rounds=max_rounds,
         balance=balance,

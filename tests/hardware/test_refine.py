@@ -9,7 +9,7 @@ def test_refinement_never_worsens_and_reports_the_true_objective():
     g = sheets.graph
     start = hw.map_network(g, chip, "pacman", seed=0, atoms_per_core=36).core_of
     before = hw.cost_report(g, start, chip).spike_hops_unicast
-    core, notes = hw.refine_assignment(g, start, chip, seed=0, seconds=5.0, balance=0.1)
+    core, notes = hw.refine_assignment(g, start, chip, seed=0, balance=0.1)
     after = hw.cost_report(g, core, chip).spike_hops_unicast
     assert after < before
     assert notes[-1] == f"refinement end: {after:.6g} spike-hops/s"

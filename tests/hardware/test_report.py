@@ -10,7 +10,7 @@ def test_report_and_plots():
     sheets = hw.modular_sheets(seed=0, modules_per_side=2, side=9)
     chip = hw.generic_mesh(3, 3, 2)
     g = sheets.graph
-    m = hw.map_network(g, chip, "traffic", seed=0, n_cores=18, seconds=0.5)
+    m = hw.map_network(g, chip, "traffic", seed=0, n_cores=18)
     cost = hw.cost_report(g, m.core_of, chip)
     rep = hw.mapping_report(g, m, cost, full=True)
     back = json.loads(json.dumps(rep))
