@@ -1,12 +1,15 @@
-"""Plots one call away: spike rasters, population rates, state traces."""
+"""Plots one call away: spike rasters, population rates, state traces.
 
-import matplotlib.pyplot as plt
+matplotlib is imported inside each function, so `import brainsim` does not load it."""
+
 import numpy as np
 
 
 def plot_raster(result, populations=None, *, ax=None, max_neurons: int = 500, markersize=1.0):
     """Spike raster of `result` (a `SimulationResult`): one colour per population, neurons
     stacked; at most `max_neurons` per population are drawn. Returns the axes."""
+    import matplotlib.pyplot as plt
+
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     offset = 0
     spikes = result.spikes
@@ -26,6 +29,8 @@ def plot_raster(result, populations=None, *, ax=None, max_neurons: int = 500, ma
 
 def plot_rates(result, populations=None, *, bin_ms: float = 5.0, ax=None):
     """Population firing rates (Hz) in bins of `bin_ms`. Returns the axes."""
+    import matplotlib.pyplot as plt
+
     ax = ax or plt.subplots(figsize=(8, 2.5))[1]
     for name in populations or list(result.spike_counts):
         times, rate = result.population_rate(name, bin_ms)
@@ -37,6 +42,8 @@ def plot_rates(result, populations=None, *, bin_ms: float = 5.0, ax=None):
 
 def plot_traces(result, name: str, *, ax=None, max_traces: int = 10, unit: str = "mV"):
     """The traces of monitor `name` (e.g. `"E.v"`), at most `max_traces` of them."""
+    import matplotlib.pyplot as plt
+
     ax = ax or plt.subplots(figsize=(8, 2.5))[1]
     values = np.asarray(result.traces[name])
     ax.plot(result.trace_times(name), values[:, :max_traces], lw=0.8)
@@ -46,6 +53,8 @@ def plot_traces(result, name: str, *, ax=None, max_traces: int = 10, unit: str =
 
 def plot_summary(result, *, bin_ms: float = 5.0, path=None):
     """Raster above population rates in one figure; saved to `path` if given. Returns it."""
+    import matplotlib.pyplot as plt
+
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )

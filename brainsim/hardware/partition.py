@@ -12,7 +12,6 @@ r"""Partitioners: neurons -> logical cores under every per-core limit.
 import math
 
 import numpy as np
-import pymetis
 from jaxtyping import Int
 
 from .chips import Chip
@@ -182,6 +181,8 @@ def metis_partition(
         raise ValueError(f"`n_parts` must be >= 1; got {n_parts!r}.")
     if n_parts == 1:
         return np.zeros(graph.n_neurons, np.int64)
+    import pymetis  # here, not at module level: `import brainsim` should not load METIS
+
     xadj, adjncy, ew = metis_graph(graph, alpha) if _csr is None else _csr
     opts = pymetis.Options(seed=int(seed), ufactor=int(ufactor))
     _, member = pymetis.part_graph(

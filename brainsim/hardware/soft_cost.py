@@ -19,9 +19,7 @@ capacity penalty, then rounds to a one-to-one placement (Hungarian assignment).
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jaxtyping import Array, Float, Int, PRNGKeyArray
-from scipy.optimize import linear_sum_assignment
 
 from .chips import Chip
 from .place import router_distance
@@ -105,7 +103,7 @@ def gradient_placement(
 
     Minimises $\mathrm{placement\_cost}(\mathrm{softmax}(L)) + \lambda \sum_c
     \max(0, \sum_a P_{ac} - 1)^2 \cdot \bar W$ with Adam, then rounds with a maximum-probability
-    one-to-one assignment (`scipy.optimize.linear_sum_assignment`).
+    one-to-one assignment (Hungarian method on $-\log P$).
 
     **Arguments:**
     - `traffic`: `(p, p)` spikes/s between logical cores (`mapping.part_traffic`).
@@ -134,6 +132,8 @@ def gradient_placement(
         over = jnp.maximum(prob.sum(0) - 1.0, 0.0)
         return placement_cost(prob, w, dist) / scale + capacity_weight * jnp.sum(over**2) * p
 
+    import optax  # here, not at module level: `import brainsim.hardware` stays light
+
     opt = optax.adam(learning_rate)
 
     @jax.jit
@@ -148,7 +148,59 @@ def gradient_placement(
         return lg
 
     prob = np.asarray(jax.nn.softmax(run(logits), axis=1))
-    rows, cols = linear_sum_assignment(-np.log(prob + 1e-12))
+    return _min_cost_assignment(-np.log(prob + 1e-12))
+
+
+def _min_cost_assignment(cost: Float[np.ndarray, "p c"]) -> Int[np.ndarray, " p"]:
+    r"""Rows to distinct columns at least total cost: $\min_\sigma \sum_i C_{i\sigma(i)}$, $p \le c$.
+
+    The Hungarian method with potentials (shortest augmenting paths, as in Jonker and
+    Volgenant): one augmentation per row, each a Dijkstra-like scan vectorised over the columns,
+    so O(p^2 c) in the worst case. Exact for finite costs; same optimum as
+    `scipy.optimize.linear_sum_assignment`, without depending on scipy.
+
+    **Arguments:**
+    - `cost`: finite float array `(p, c)` with `p <= c`.
+
+    **Returns:** int array `(p,)`: the column of each row (all distinct).
+    """
+    cost = np.asarray(cost, np.float64)
+    if cost.ndim != 2 or cost.shape[0] > cost.shape[1]:
+        raise ValueError(f"`cost` must be 2-D with no more rows than columns; got shape {cost.shape}.")
+    if not np.all(np.isfinite(cost)):
+        raise ValueError("`cost` must be finite.")
+    p, c = cost.shape
+    # 1-based rows and columns; column 0 is a virtual start, row 0 means "free"
+    u = np.zeros(p + 1)
+    v = np.zeros(c + 1)
+    row_of = np.zeros(c + 1, np.int64)
+    for i in range(1, p + 1):  # one augmenting path per row (static structure, not time)
+        row_of[0] = i
+        j0 = 0
+        min_slack = np.full(c + 1, np.inf)
+        came_from = np.zeros(c + 1, np.int64)
+        visited = np.zeros(c + 1, bool)
+        while True:
+            visited[j0] = True
+            i0 = row_of[j0]
+            slack = cost[i0 - 1] - u[i0] - v[1:]
+            better = ~visited[1:] & (slack < min_slack[1:])
+            min_slack[1:] = np.where(better, slack, min_slack[1:])
+            came_from[1:] = np.where(better, j0, came_from[1:])
+            open_slack = np.where(visited[1:], np.inf, min_slack[1:])
+            j1 = int(np.argmin(open_slack)) + 1
+            step = open_slack[j1 - 1]
+            u[row_of[visited]] += step  # distinct rows: one per visited column
+            v[visited] -= step
+            min_slack[~visited] -= step
+            j0 = j1
+            if row_of[j0] == 0:
+                break
+        while j0:  # flip the path back to the virtual column
+            j1 = came_from[j0]
+            row_of[j0] = row_of[j1]
+            j0 = j1
     out = np.empty(p, np.int64)
-    out[rows] = cols
+    matched = np.flatnonzero(row_of[1:]) + 1
+    out[row_of[matched] - 1] = matched - 1
     return out

@@ -1,3 +1,5 @@
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -5,6 +7,7 @@ import pytest
 from jax.test_util import check_grads
 
 import brainsim.hardware as hw
+from brainsim.hardware.soft_cost import _min_cost_assignment
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +113,23 @@ def test_gradient_placement_is_a_good_permutation():
     got = (w * dist[placed][:, placed]).sum()
     oracle = (w * dist).sum()  # patch k of the oracle sits on core k
     assert got < 0.9 * random_cost and got < 1.15 * oracle
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_assignment_is_optimal_against_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    p = int(rng.integers(1, 6))
+    c = p + int(rng.integers(0, 3))
+    # small integers make ties common; floats exercise the potentials
+    cost = rng.integers(0, 4, (p, c)).astype(float) if seed % 2 else rng.normal(size=(p, c))
+    got = _min_cost_assignment(cost)
+    assert np.unique(got).size == p and got.min() >= 0 and got.max() < c
+    best = min(sum(cost[i, j] for i, j in enumerate(cols)) for cols in itertools.permutations(range(c), p))
+    assert cost[np.arange(p), got].sum() == pytest.approx(best, abs=1e-12)
+
+
+def test_assignment_rejects_bad_costs():
+    with pytest.raises(ValueError, match="no more rows than columns"):
+        _min_cost_assignment(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="`cost` must be finite"):
+        _min_cost_assignment(np.array([[np.inf, 0.0]]))
