@@ -1,3 +1,5 @@
+import functools as ft
+
 import diffrax
 import jax
 import jax.numpy as jnp
@@ -93,15 +95,114 @@ def test_subthreshold_fixed_point():
     assert abs(w_end - adex.adaptation_conductance * (v_star - adex.e_leak)) < 1e-2
 
 
-def test_exponential_is_capped_at_the_cutoff():
+def test_vector_field_beyond_the_cutoff_is_its_value_at_the_cutoff():
     with jax.enable_x64(True):
-        at_cutoff = PAPER.vector_field(0.0, _y0(PAPER.v_threshold), None).v
-        beyond = PAPER.vector_field(0.0, _y0(500.0), None).v
-        grad = jax.grad(lambda v: PAPER.vector_field(0.0, _y0(v), None).v.sum())(1e4)
-    # above the cut-off only the leak still changes with v
-    expected = -PAPER.g_leak * (500.0 - PAPER.v_threshold) / PAPER.c_m
-    np.testing.assert_allclose(beyond - at_cutoff, expected, rtol=1e-12)
-    assert np.isfinite(grad) and grad == pytest.approx(-PAPER.g_leak / PAPER.c_m)
+        at_cutoff = PAPER.vector_field(0.0, _y0(PAPER.v_threshold), CURRENT)
+        beyond = PAPER.vector_field(0.0, _y0(500.0), CURRENT)
+        grad = jax.grad(lambda v: PAPER.vector_field(0.0, _y0(v), CURRENT).v.sum())(1e4)
+        far_below = PAPER.vector_field(0.0, _y0(-1e9), CURRENT)
+        beyond, at_cutoff, far_below = jax.tree.map(np.asarray, (beyond, at_cutoff, far_below))
+    np.testing.assert_array_equal(beyond.v, at_cutoff.v)  # leak and drive too, as NEST's aeif
+    np.testing.assert_array_equal(beyond.w, at_cutoff.w)
+    assert float(grad) == 0.0
+    # a Runge-Kutta stage thrown far below: v's own equation is the model's, w's drive floored
+    expected_dw = (PAPER.adaptation_conductance * (-200.0 - PAPER.e_leak)) / PAPER.tau_w
+    np.testing.assert_allclose(far_below.w, expected_dw, rtol=1e-12)
+    expected_dv = (-PAPER.g_leak * (-1e9 - PAPER.e_leak) + CURRENT) / PAPER.c_m
+    np.testing.assert_allclose(far_below.v, expected_dv, rtol=1e-12)
+
+
+# Naud et al. (2008), table 1, as in Brian2's examples/frompapers/Naud_et_al_2008_adex_firing_patterns.py:
+# (C pF, g_L nS, E_L mV, a nS, tau_w ms, b pA, V_r mV, I pA); V_T = -50 mV, Delta_T = 2 mV.
+NAUD = {
+    "tonic": (200.0, 10.0, -70.0, 2.0, 30.0, 0.0, -58.0, 500.0),
+    "adapting": (200.0, 12.0, -70.0, 2.0, 300.0, 60.0, -58.0, 500.0),
+    "initial_burst": (130.0, 18.0, -58.0, 4.0, 150.0, 120.0, -50.0, 400.0),
+    "regular_bursting": (200.0, 10.0, -58.0, 2.0, 120.0, 100.0, -46.0, 210.0),
+    "delayed_accelerating": (200.0, 12.0, -70.0, -10.0, 300.0, 0.0, -58.0, 300.0),
+    "delayed_regular_bursting": (100.0, 10.0, -65.0, -10.0, 90.0, 30.0, -47.0, 110.0),
+    "transient": (100.0, 10.0, -65.0, 10.0, 90.0, 100.0, -47.0, 180.0),
+    "irregular": (100.0, 12.0, -60.0, -11.0, 130.0, 30.0, -48.0, 160.0),
+}
+NAUD_SOLVERS = {
+    "euler": diffrax.Euler(),
+    "heun": diffrax.Heun(),
+    "midpoint": diffrax.Midpoint(),
+    "tsit5": diffrax.Tsit5(),
+}
+
+
+def _naud_spike_times(solver, cut, dt, t_end=300.0):
+    """Spike times (ms) of the eight Naud et al. cells, one neuron each, and the largest |w|."""
+    c_m, g_leak, e_leak, a, tau_w, b, v_reset, current = (jnp.array(col) for col in zip(*NAUD.values()))
+    adex = bs.AdEx(
+        c_m=c_m, g_leak=g_leak, e_leak=e_leak, v_rheobase=-50.0, slope_factor=2.0,
+        v_threshold=cut, v_reset=v_reset, t_ref=0.0, tau_w=tau_w,
+        adaptation_conductance=a, adaptation_increment=b,
+    )
+    stepper = bs.DiffraxStepper(solver)
+    y0 = bs.AdExState(v=e_leak, w=jnp.zeros(len(NAUD)), refractory=jnp.zeros(len(NAUD)))
+
+    @jax.jit
+    def run(y0):
+        def body(carry, t):
+            y, state = carry
+            y, state = stepper.step(adex, t, dt, y, current, state)
+            spiked = adex.spike(y)
+            return (adex.reset(y, spiked), state), (spiked, jnp.max(jnp.abs(y.w)))
+
+        init = (y0, stepper.init(adex, 0.0, dt, y0, current))
+        return jax.lax.scan(body, init, jnp.arange(round(t_end / dt)) * dt)[1]
+
+    spikes, w_abs = run(y0)
+    spikes = np.asarray(spikes)
+    times = {name: (np.flatnonzero(spikes[:, i]) + 1) * dt for i, name in enumerate(NAUD)}
+    return times, float(np.max(w_abs))
+
+
+@ft.cache
+def _naud_reference(cut):
+    return _naud_spike_times(diffrax.Euler(), cut, 0.01)[0]
+
+
+def _classify(times):
+    """The Naud et al. (2008) pattern that the spike times show (names as in `NAUD`)."""
+    isi = np.diff(times)
+    if len(times) == 1:
+        return "transient"
+    jumps = np.flatnonzero(isi[1:] > 3.0 * isi[:-1])  # a short interval followed by a long one
+    if len(jumps) == 0 and np.ptp(isi) < 0.15 * isi.mean():
+        return "tonic"
+    if len(jumps) == 0 and np.all(np.diff(isi) > -0.2) and isi[-1] > 4 * isi[0]:
+        return "adapting"
+    if len(jumps) == 0 and np.all(np.diff(isi) < 0.2) and isi[-1] < 0.7 * isi[0]:
+        return "delayed_accelerating" if times[0] > 25.0 else "accelerating"
+    after = isi[jumps[0] + 1 :] if len(jumps) == 1 else np.array([])
+    if len(after) >= 3 and np.ptp(after[-3:]) < 0.1 * after.mean():
+        return "initial_burst"  # a burst, then regular firing
+    if len(jumps) >= 2 and np.all((isi < 10.0) | (isi > 40.0)):  # bursts, and silences
+        return "delayed_regular_bursting" if times[0] > 40.0 else "regular_bursting"
+    return "irregular"
+
+
+def test_classifier_on_the_small_step_euler_reference():
+    assert {name: _classify(t) for name, t in _naud_reference(-30.0).items()} == {
+        name: name for name in NAUD
+    }
+
+
+@pytest.mark.parametrize("cut", [-40.0, -20.0, 0.0])
+@pytest.mark.parametrize("solver", list(NAUD_SOLVERS))
+def test_naud_firing_patterns_for_every_solver_and_cutoff(solver, cut):
+    """Before the whole vector field was evaluated at min(v, cut-off), a 0 mV cut-off gave the
+    delayed accelerating cell 2,266 spikes in 300 ms under Heun (18 expected), w ~ -1.4e6 pA."""
+    times, w_max = _naud_spike_times(NAUD_SOLVERS[solver], cut, 0.1)
+    reference = _naud_reference(cut)
+    assert w_max < 1000.0  # pA; the largest |w| of these cells is ~370 pA
+    for name in NAUD:
+        tolerance = 2 if name == "irregular" else 1  # irregular: sensitive to every step
+        assert abs(len(times[name]) - len(reference[name])) <= tolerance, name
+        assert _classify(times[name]) == name, (name, np.diff(times[name]).round(1))
 
 
 def test_reset_and_refractory_hold_v_while_w_evolves():
