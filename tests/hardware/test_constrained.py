@@ -28,7 +28,10 @@ def test_eight_bit_weights_keep_rates_within_5_percent(coba_runs):
     )  # float32
     assert r8.weights["relative_error"]["I->E"] == 0.0
     assert r8.extra_delay_steps == {"E->E": 0, "E->I": 0, "I->E": 0, "I->I": 0}  # ns routes, 0.1 ms steps
-    json.dumps(r8.to_dict())
+    back = json.loads(json.dumps(r8.to_dict()))
+    assert back["chip"] == r8.mapping.chip.name and back["extra_delay_steps"] == r8.extra_delay_steps
+    assert back["divergence"]["rate_change"] == r8.divergence.rate_change
+    assert back["weights"]["relative_error"]["I->E"] == 0.0 and back["notes"] == list(r8.notes)
 
 
 def test_one_bit_weights_diverge_and_the_report_says_by_how_much(coba_runs):

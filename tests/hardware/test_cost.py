@@ -120,5 +120,14 @@ def test_report_is_json_serialisable():
     import json
 
     g, core = _ex2()
-    rep = hw.cost_report(g, core, LOIHI)
-    json.dumps(rep.to_dict(full=True))
+    s = np.array([1.0, 0, 0, 0, 0])
+    back = json.loads(
+        json.dumps(hw.cost_report(g, core, LOIHI, spike_counts=s, **ONE_SPIKE).to_dict(full=True))
+    )
+    # the known values of example 2 survive the round trip
+    assert (back["synaptic_ops"], back["messages"], back["spike_hops"]) == (3, 2, 5)
+    assert sorted(back["link_load"].values()) == [1.0, 2.0, 2.0]
+    assert back["core_synaptic_ops"][int(core[2])] == 2 and sum(back["core_neurons"]) == 5
+    assert back["feasible"] is True and back["violations"] == []
+    assert back["energy_dynamic_j"] == pytest.approx(379.2e-12)
+    assert "core_neurons" not in hw.cost_report(g, core, LOIHI).to_dict()  # arrays only when full
