@@ -54,6 +54,26 @@ def require_finite(name: str, value: Any, unit: str = "") -> None:
         raise ValueError(f"`{name}` must be finite{_u(unit)}; got {_show(value)}.")
 
 
+def require_parameter(name: str, value: Any, unit: str = "") -> None:
+    """A model parameter: finite (no NaN or Inf), and a scalar or a per-neuron array `(n,)`.
+
+    Under `jit`/`vmap` the shape is still checked (a tracer has one) but the values are not.
+    """
+    shape = np.shape(value)
+    if len(shape) > 1:
+        raise ValueError(
+            f"`{name}` must be a scalar or a 1-D per-neuron array of shape (n,){_u(unit)}; "
+            f"got shape {shape}."
+        )
+    require_finite(name, value, unit)
+
+
+def require_parameters(model: Any, units: dict[str, str]) -> None:
+    """`require_parameter` on each field of `model` named in `units` (field name -> unit)."""
+    for name, unit in units.items():
+        require_parameter(name, getattr(model, name), unit)
+
+
 def require_shape_compatible(name: str, value: Any, n: int) -> None:
     """`value` is a scalar or a 1-D array of length `n` (a per-neuron parameter)."""
     shape = np.shape(value)

@@ -19,6 +19,7 @@ from .._validation import (
     require_finite,
     require_nonnegative,
     require_nonnegative_int,
+    require_parameter,
 )
 from .synapses.base import AbstractOutput, AbstractSynapse
 
@@ -100,8 +101,9 @@ class PoissonInput(AbstractEventInput):
 
     def __check_init__(self):
         require_nonnegative_int("n_sources", self.n_sources)
+        require_parameter("rate", self.rate, "Hz")
         require_nonnegative("rate", self.rate, "Hz")
-        require_finite("weight", self.weight)
+        require_parameter("weight", self.weight)
 
     def check_dt(self, dt: float) -> None:
         """A source fires at most once per step: `rate * dt` <= 1 (rate in Hz, dt in ms)."""
@@ -153,8 +155,10 @@ class SpikeTimes(AbstractEventInput):
                 "`times` and `indices` must be 1-D arrays of equal length; got shapes "
                 f"{self.times.shape} and {self.indices.shape}."
             )
+        require_finite("times", self.times, "ms")
         require_nonnegative("times", self.times, "ms")
         require_nonnegative("indices", self.indices)
+        require_parameter("weight", self.weight)
 
     def delivered(self, t, dt, n, key):
         # a tolerance of 1e-4 dt absorbs float error in t = step * dt

@@ -6,7 +6,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, Spikes, TimeLike
-from ..._validation import require_less, require_nonnegative, require_positive
+from ..._validation import require_less, require_nonnegative, require_parameters, require_positive
 from ..surrogate import AbstractSurrogate, SuperSpike, spike_fn
 from ..synaptic_input import as_synaptic_input
 from .base import AbstractSpikingNeuron
@@ -100,6 +100,22 @@ class AdEx(AbstractSpikingNeuron[AdExState]):
     surrogate: AbstractSurrogate = SuperSpike()
 
     def __check_init__(self):
+        require_parameters(
+            self,
+            {
+                "c_m": "pF",
+                "g_leak": "nS",
+                "e_leak": "mV",
+                "v_rheobase": "mV",
+                "slope_factor": "mV",
+                "v_threshold": "mV",
+                "v_reset": "mV",
+                "t_ref": "ms",
+                "tau_w": "ms",
+                "adaptation_conductance": "nS",
+                "adaptation_increment": "pA",
+            },
+        )
         require_positive("c_m", self.c_m, "pF")
         require_positive("g_leak", self.g_leak, "nS")
         require_positive("slope_factor", self.slope_factor, "mV")

@@ -6,8 +6,8 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, Spikes, TimeLike
-from ..._validation import require_less, require_nonnegative, require_positive
-from ..surrogate import AbstractSurrogate, SuperSpike, spike_fn
+from ..._validation import require_less, require_nonnegative, require_parameters, require_positive
+from ..surrogate import AbstractSurrogate, NormalizedSuperSpike, spike_fn
 from ..synaptic_input import as_synaptic_input
 from .base import AbstractLinearInState, AbstractSpikingNeuron
 from .refractory import countdown_rate, is_free
@@ -68,9 +68,22 @@ class ALIF(AbstractSpikingNeuron[ALIFState], AbstractLinearInState[ALIFState]):
     t_ref: Parameter = 2.0
     tau_adaptation: Parameter = 200.0
     threshold_increment: Parameter = 2.0
-    surrogate: AbstractSurrogate = SuperSpike()
+    surrogate: AbstractSurrogate = NormalizedSuperSpike()
 
     def __check_init__(self):
+        require_parameters(
+            self,
+            {
+                "c_m": "pF",
+                "g_leak": "nS",
+                "e_leak": "mV",
+                "v_threshold": "mV",
+                "v_reset": "mV",
+                "t_ref": "ms",
+                "tau_adaptation": "ms",
+                "threshold_increment": "mV",
+            },
+        )
         require_positive("c_m", self.c_m, "pF")
         require_positive("g_leak", self.g_leak, "nS")
         require_nonnegative("t_ref", self.t_ref, "ms")

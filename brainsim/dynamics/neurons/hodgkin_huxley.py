@@ -7,7 +7,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, Spikes, TimeLike
-from ..._validation import require_positive
+from ..._validation import require_parameters, require_positive
 from ..surrogate import AbstractSurrogate, SuperSpike, spike_fn
 from ..synaptic_input import as_synaptic_input
 from .base import AbstractLinearInState, AbstractSpikingNeuron
@@ -111,6 +111,20 @@ class HodgkinHuxley(
     surrogate: AbstractSurrogate = SuperSpike()
 
     def __check_init__(self):
+        require_parameters(
+            self,
+            {
+                "c_m": "pF",
+                "g_leak": "nS",
+                "e_leak": "mV",
+                "g_na": "nS",
+                "g_k": "nS",
+                "e_na": "mV",
+                "e_k": "mV",
+                "v_rate_offset": "mV",
+                "v_threshold": "mV",
+            },
+        )
         require_positive("c_m", self.c_m, "pF")
         require_positive("g_leak", self.g_leak, "nS")
         require_positive("g_na", self.g_na, "nS")

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, Spikes, TimeLike
-from ..._validation import require_less, require_positive
+from ..._validation import require_less, require_parameters, require_positive
 from ..surrogate import AbstractSurrogate, SuperSpike, spike_fn
 from ..synaptic_input import as_synaptic_input
 from .base import AbstractSpikingNeuron
@@ -65,6 +65,17 @@ class Izhikevich(AbstractSpikingNeuron[IzhikevichState]):
     surrogate: AbstractSurrogate = SuperSpike()
 
     def __check_init__(self):
+        require_parameters(
+            self,
+            {
+                "recovery_rate": "1/ms",
+                "recovery_sensitivity": "1/ms",
+                "v_reset": "mV",
+                "recovery_increment": "mV/ms",
+                "v_threshold": "mV",
+                "c_m": "pF",
+            },
+        )
         require_positive("recovery_rate", self.recovery_rate, "1/ms")
         require_positive("c_m", self.c_m, "pF")
         require_less("v_reset", self.v_reset, "v_threshold", self.v_threshold, "mV")

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, TimeLike
-from ..._validation import require_less, require_positive
+from ..._validation import require_less, require_parameters, require_positive
 from .base import AbstractLinearSynapse
 
 
@@ -33,6 +33,13 @@ class DualExponentialSynapse(AbstractLinearSynapse[DualExponentialSynapseState])
     tau_decay: Parameter = 5.0
 
     def __check_init__(self):
+        require_parameters(
+            self,
+            {
+                "tau_rise": "ms",
+                "tau_decay": "ms",
+            },
+        )
         require_positive("tau_rise", self.tau_rise, "ms")
         require_positive("tau_decay", self.tau_decay, "ms")
         require_less("tau_rise", self.tau_rise, "tau_decay", self.tau_decay, "ms")

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, TimeLike
-from ..._validation import require_positive
+from ..._validation import require_parameters, require_positive
 from .base import AbstractLinearSynapse
 
 
@@ -25,6 +25,12 @@ class ExponentialSynapse(AbstractLinearSynapse[ExponentialSynapseState]):
     tau: Parameter = 5.0
 
     def __check_init__(self):
+        require_parameters(
+            self,
+            {
+                "tau": "ms",
+            },
+        )
         require_positive("tau", self.tau, "ms")
 
     def init_state(self, n: int, *, key: PRNGKeyArray | None = None) -> ExponentialSynapseState:

@@ -134,7 +134,7 @@ NAUD_SOLVERS = {
 
 def _naud_spike_times(solver, cut, dt, t_end=300.0):
     """Spike times (ms) of the eight Naud et al. cells, one neuron each, and the largest |w|."""
-    c_m, g_leak, e_leak, a, tau_w, b, v_reset, current = (jnp.array(col) for col in zip(*NAUD.values()))
+    c_m, g_leak, e_leak, a, tau_w, b, v_reset, current = jnp.array(list(NAUD.values())).T
     adex = bs.AdEx(
         c_m=c_m, g_leak=g_leak, e_leak=e_leak, v_rheobase=-50.0, slope_factor=2.0,
         v_threshold=cut, v_reset=v_reset, t_ref=0.0, tau_w=tau_w,
