@@ -24,6 +24,13 @@ from .._validation import (
 from .synapses.base import AbstractOutput, AbstractSynapse
 
 
+def _as_float(value) -> Array:
+    """`value` (array-like, lists included) as a floating array: its own float dtype if it has
+    one, else the default float dtype (float32, or float64 under `jax_enable_x64`)."""
+    value = jnp.asarray(value)
+    return value.astype(jnp.result_type(value, float))
+
+
 class AbstractCurrentInput(eqx.Module):
     """Adds a current (pA) to the population named `target`."""
 
@@ -62,7 +69,7 @@ class ConstantCurrent(AbstractCurrentInput):
         require_finite("current", self.current, "pA")
 
     def current_at(self, t, n):
-        return jnp.broadcast_to(jnp.asarray(self.current, dtype=jnp.float32), (n,))
+        return jnp.broadcast_to(_as_float(self.current), (n,))
 
 
 class CurrentFunction(AbstractCurrentInput):
@@ -75,7 +82,7 @@ class CurrentFunction(AbstractCurrentInput):
     fn: Callable
 
     def current_at(self, t, n):
-        return jnp.broadcast_to(jnp.asarray(self.fn(t), dtype=jnp.float32), (n,))
+        return jnp.broadcast_to(_as_float(self.fn(t)), (n,))
 
 
 class PoissonInput(AbstractEventInput):
@@ -121,7 +128,8 @@ class PoissonInput(AbstractEventInput):
     def delivered(self, t, dt, n, key):
         probability = jnp.clip(jnp.asarray(self.rate) * 1e-3 * dt, 0.0, 1.0)
         counts = jr.binomial(key, self.n_sources, probability, shape=(n,))
-        return self.weight * counts.astype(jnp.float32)
+        weight = _as_float(self.weight)
+        return weight * counts.astype(weight.dtype)
 
 
 class SpikeTimes(AbstractEventInput):
@@ -143,7 +151,7 @@ class SpikeTimes(AbstractEventInput):
 
     def __init__(self, target, times, indices, weight, synapse, output):
         self.target = target
-        self.times = jnp.asarray(times, dtype=jnp.float32)
+        self.times = _as_float(times)
         self.indices = jnp.asarray(indices, dtype=jnp.int32)
         self.weight = weight
         self.synapse = synapse
@@ -163,4 +171,5 @@ class SpikeTimes(AbstractEventInput):
     def delivered(self, t, dt, n, key):
         # a tolerance of 1e-4 dt absorbs float error in t = step * dt
         now = (self.times >= t - 1e-4 * dt) & (self.times < t + dt - 1e-4 * dt)
-        return jnp.zeros(n, jnp.float32).at[self.indices].add(jnp.where(now, self.weight, 0.0))
+        weight = _as_float(self.weight)
+        return jnp.zeros(n, weight.dtype).at[self.indices].add(jnp.where(now, weight, 0.0))

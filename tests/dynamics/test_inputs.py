@@ -1,5 +1,6 @@
 """Tests of `brainsim/dynamics/inputs.py`."""
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -36,7 +37,7 @@ def test_spike_times_delivers_in_the_right_step_only():
 
 def test_current_function_of_time():
     inp = bs.CurrentFunction("P", lambda t: 10.0 * t)
-    np.testing.assert_allclose(inp.current(2.0, 3), [20.0, 20.0, 20.0])
+    np.testing.assert_allclose(inp.current_at(2.0, 3), [20.0, 20.0, 20.0])
 
 
 @pytest.mark.parametrize(
@@ -96,3 +97,33 @@ def test_current_function_of_time():
 def test_bad_inputs(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+def _event_inputs():
+    synapse, output = bs.ExponentialSynapse(), bs.CUBA()
+    poisson = bs.PoissonInput("P", n_sources=10, rate=100.0, weight=0.5, synapse=synapse, output=output)
+    given = bs.SpikeTimes("P", times=[0.05], indices=[1], weight=2.0, synapse=synapse, output=output)
+    return poisson, given
+
+
+@pytest.mark.parametrize("x64, expected", [(False, np.float32), (True, np.float64)])
+def test_python_float_inputs_take_the_default_float_dtype(x64, expected):
+    with jax.enable_x64(x64):
+        constant = bs.ConstantCurrent("P", 100.0)
+        function = bs.CurrentFunction("P", lambda t: 10.0)
+        poisson, given = _event_inputs()
+        produced = {
+            "ConstantCurrent": constant.current_at(0.0, 3),
+            "CurrentFunction": function.current_at(0.0, 3),
+            "PoissonInput.delivered": poisson.delivered(0.0, 0.1, 3, jr.key(0)),
+            "SpikeTimes.times": given.times,
+            "SpikeTimes.delivered": given.delivered(0.0, 0.1, 3, jr.key(0)),
+        }
+        dtypes = {name: value.dtype for name, value in produced.items()}
+    assert dtypes == dict.fromkeys(produced, np.dtype(expected))
+
+
+def test_a_float32_current_keeps_its_dtype_under_x64():
+    with jax.enable_x64(True):
+        current = bs.ConstantCurrent("P", jnp.asarray(1.0, jnp.float32)).current_at(0.0, 2)
+    assert current.dtype == np.float32
