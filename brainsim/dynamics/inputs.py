@@ -94,7 +94,8 @@ class PoissonInput(AbstractEventInput):
     **Fields:**
     - `target`: population name.
     - `n_sources`: number of sources per target neuron, >= 0.
-    - `rate`: rate of each source, Hz; >= 0 and `rate * dt` <= 1.
+    - `rate`: rate of each source, Hz; >= 0 and `rate * dt * 1e-3` <= 1 (`dt` in ms; see
+      `check_dt`).
     - `weight`: weight per spike, in the synapse's unit (nS for `COBA`, pA for `CUBA`).
     - `synapse`, `output`: as in a projection.
     """
@@ -113,16 +114,19 @@ class PoissonInput(AbstractEventInput):
         require_parameter("weight", self.weight)
 
     def check_dt(self, dt: float) -> None:
-        """A source fires at most once per step: `rate * dt` <= 1 (rate in Hz, dt in ms)."""
+        """A source fires at most once per step: `rate * dt * 1e-3 <= 1` (`rate` in Hz, `dt` in
+        ms). Beyond that the binomial probability would be clipped to 1 and the input silently
+        weaker than asked. Skipped when `rate` is traced (built under `jit`/`vmap`)."""
         try:
             rate = float(jnp.max(jnp.asarray(self.rate)))
         except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
             return
         if rate * 1e-3 * dt > 1.0:
             raise ValueError(
-                f"`rate` of `PoissonInput` to `{self.target}` must satisfy rate * dt <= 1 (at most one "
-                f"spike per source per step), i.e. rate <= {1e3 / dt:g} Hz at dt = {dt:g} ms; got "
-                f"{rate:g} Hz."
+                f"`PoissonInput` to `{self.target}`: `rate` * `dt` * 1e-3 must be <= 1 (`rate` in "
+                f"Hz, `dt` in ms: at most one spike per source per step), i.e. `rate` in "
+                f"[0, {1e3 / dt:g}] Hz at `dt` = {dt:g} ms; got `rate` = {rate:g} Hz. Lower `rate` "
+                f"and raise `n_sources`, or use a smaller `dt`."
             )
 
     def delivered(self, t, dt, n, key):

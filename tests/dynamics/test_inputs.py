@@ -127,3 +127,30 @@ def test_a_float32_current_keeps_its_dtype_under_x64():
     with jax.enable_x64(True):
         current = bs.ConstantCurrent("P", jnp.asarray(1.0, jnp.float32)).current_at(0.0, 2)
     assert current.dtype == np.float32
+
+
+def test_constant_current_stores_its_value_in_current_and_reads_it_with_current_at():
+    inp = bs.ConstantCurrent("P", current=jnp.array([1.0, 2.0]))
+    np.testing.assert_array_equal(inp.current, [1.0, 2.0])  # the field, pA
+    np.testing.assert_array_equal(inp.current_at(0.0, 2), [1.0, 2.0])  # the method
+    assert not hasattr(inp, "current_pa")
+    assert "current_at" in bs.AbstractCurrentInput.__abstractmethods__
+
+
+@pytest.mark.parametrize("rate, dt", [(20_000.0, 0.1), (1_001.0, 1.0), (jnp.asarray(1e5), 0.1)])
+def test_poisson_check_dt_rejects_more_than_one_spike_per_source_per_step(rate, dt):
+    inp = bs.PoissonInput(
+        "P", n_sources=5, rate=rate, weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()
+    )
+    allowed = f"[0, {1e3 / dt:g}] Hz at `dt` = {dt:g} ms"
+    with pytest.raises(ValueError, match=r"`rate` \* `dt` \* 1e-3 must be <= 1") as info:
+        inp.check_dt(dt)
+    assert allowed in str(info.value)
+    inp.check_dt(0.5 * 1e3 / float(rate))  # the same input with a small enough step is fine
+
+
+def test_check_dt_accepts_by_default():
+    poisson, given = _event_inputs()
+    for inp in (poisson, given, bs.ConstantCurrent("P", 1.0), bs.CurrentFunction("P", lambda t: t)):
+        assert inp.check_dt(0.1) is None
+    given.check_dt(1e6)  # SpikeTimes: any step
