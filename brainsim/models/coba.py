@@ -1,9 +1,14 @@
 """The Brette et al. (2007) benchmark networks 1 (COBA) and 2 (CUBA), after Vogels & Abbott (2005).
 
-Parameters are exactly those the benchmarks and their Brian2/BrainPy/NEST versions use, so
-comparisons with peers do the same work: 80% excitatory / 20% inhibitory LIF neurons,
-$C = 200$ pF, $g_L = 10$ nS ($\\tau_m = 20$ ms), refractory 5 ms with $v$ clamped, initial $v$
-uniform in $[-60, -50)$ mV, synapses at rest, one-step spike-to-synapse latency, exponential Euler.
+The parameter values are those the benchmarks and their Brian2/BrainPy/NEST versions use: 80%
+excitatory / 20% inhibitory LIF neurons, $C = 200$ pF, $g_L = 10$ nS ($\\tau_m = 20$ ms),
+refractory 5 ms with $v$ clamped, initial $v$ uniform in $[-60, -50)$ mV, synapses at rest,
+one-step spike-to-synapse latency, exponential Euler. **One convention differs from Brian2:** the
+5 ms are counted from the end of the step that spiked (`t_ref / dt` = 50 held steps at 0.1 ms, as
+NEST), while Brian2's `refractory=5*ms` holds 49 (see `LIF`'s refractory convention). The same
+parameters therefore give brainsim neurons a refractory period one step longer, and COBA rates
+about 0.9 Hz below Brian2's at `dt` = 0.1 ms. To reproduce Brian2, build the network with
+`excitatory_inhibitory_network(..., neuron=LIF(..., t_ref=5.0 - dt))`.
 
 ??? cite "References"
     ```bibtex

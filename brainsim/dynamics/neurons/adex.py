@@ -34,9 +34,12 @@ class AdEx(AbstractSpikingNeuron[AdExState]):
 
     $$v \ge V_\mathrm{cut} \Rightarrow v \leftarrow V_r,\ w \leftarrow w + b,$$
 
-    then $v$ is held at $V_r$ for $t_\mathrm{ref}$ while $w$ keeps evolving. Above $V_T$ the
-    exponential term makes $v$ diverge in finite time; the cut-off $V_\mathrm{cut}$
-    (`v_threshold`) is where the upswing is declared a spike.
+    then $v$ is held at $V_r$ for $t_\mathrm{ref}$ while $w$ keeps evolving:
+    $t_\mathrm{ref}/\Delta t$ held steps counted from the end of the step that spiked, as NEST's
+    `aeif_*` and one more than Brian2 (see `LIF`'s refractory convention;
+    `t_ref = t_ref_brian2 - dt` reproduces Brian2). Above $V_T$ the exponential term makes $v$
+    diverge in finite time; the cut-off $V_\mathrm{cut}$ (`v_threshold`) is where the upswing is
+    declared a spike.
 
     **Evaluation beyond the cut-off.** The model is only defined up to $V_\mathrm{cut}$, but the
     stages of a Runge-Kutta step that crosses it are evaluated beyond it: with

@@ -31,7 +31,9 @@ class ALIF(AbstractSpikingNeuron[ALIFState], AbstractLinearInState[ALIFState]):
     $$v \ge V_\theta + \vartheta \Rightarrow v \leftarrow V_r,\ \vartheta \leftarrow \vartheta
     + \Delta\vartheta,$$
 
-    then $v$ is held at $V_r$ for $t_\mathrm{ref}$ (the threshold keeps decaying). The effective
+    then $v$ is held at $V_r$ for $t_\mathrm{ref}$ (the threshold keeps decaying), counted from the
+    end of the step that spiked: $t_\mathrm{ref}/\Delta t$ held steps, as NEST and one more than
+    Brian2 (see `LIF`'s refractory convention; `t_ref = t_ref_brian2 - dt` reproduces Brian2). The effective
     threshold $V_\theta + \vartheta$ rises with every spike and relaxes back with $\tau_a$, so
     inter-spike intervals lengthen under constant drive (the LSNN neuron of Bellec et al. 2018,
     written in mV). Linear in each state variable: $a_v = -(g_L + G)/C_m$,

@@ -29,13 +29,29 @@ class LIF(AbstractSpikingNeuron[LIFState], AbstractLinearInState[LIFState]):
     then $v$ is held at $V_r$ for $t_\mathrm{ref}$. With $I_\mathrm{syn}(v) = I_0 - G v$ (see
     `SynapticInput`) the model is linear in $v$: $a = -(g_L + G)/C_m$, $b = (g_L E_L + I_0)/C_m$.
 
+    **Refractory convention** (shared with `ALIF` and `AdEx`, see
+    `brainsim.dynamics.neurons.refractory`). A spike is detected after the step
+    $[t_k, t_k + \Delta t]$ in which $v$ crossed $V_\theta$ and is time-stamped $t_k + \Delta t$;
+    $v$ is then held at $V_r$ for $t_\mathrm{ref}$ *from the end of that step*: the next
+    $t_\mathrm{ref}/\Delta t$ steps are held and $v$ integrates again from
+    $t_k + \Delta t + t_\mathrm{ref}$. NEST's `iaf_cond_exp` and `iaf_psc_exp` do the same (their
+    counter `r` is set to $t_\mathrm{ref}/h$ grid steps at the spike and counts down once per
+    step, with $V_m$ clamped while $r > 0$). Brian2 holds one step fewer: it stamps the spike with
+    the *start* of the step, $t_k$ (`lastspike`), and integrates again in every step that starts
+    at $t$ with `timestep(t - lastspike, dt) >= timestep(refractory, dt)`, so only
+    $t_\mathrm{ref}/\Delta t - 1$ steps are held. At the same $t_\mathrm{ref}$ brainsim's
+    neurons are therefore refractory $\Delta t$ longer than Brian2's (the COBA benchmark fires
+    about 0.9 Hz slower at $\Delta t = 0.1$ ms). To reproduce Brian2, pass
+    `t_ref = t_ref_brian2 - dt` (e.g. `t_ref=4.9` for Brian2's `refractory=5*ms` at 0.1 ms). The
+    fused C++ engine copies this convention bit for bit.
+
     **Fields** (floats, or arrays of shape `(n,)` for heterogeneous populations):
     - `c_m`: membrane capacitance, pF; > 0.
     - `g_leak`: leak conductance, nS; > 0 ($\tau_m = C_m / g_L$, ms).
     - `e_leak`: leak reversal potential, mV.
     - `v_threshold`: spike threshold, mV; > `v_reset`.
     - `v_reset`: reset potential, mV.
-    - `t_ref`: refractory period, ms; >= 0.
+    - `t_ref`: refractory period, ms; >= 0; held steps = `t_ref / dt` (see above).
     - `surrogate`: spike derivative used in the backward pass.
 
     ??? cite "Reference"

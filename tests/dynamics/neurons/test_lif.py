@@ -131,3 +131,68 @@ def test_surrogate_gradient_reaches_input_through_spikes():
 
     grad = jax.grad(spike_count)(jnp.array([300.0]))
     assert jnp.all(jnp.isfinite(grad)) and grad[0] > 0
+
+
+def _held_steps(neuron, y0, stepper, dt, current, steps=400):
+    """Steps after the first spike in which `v` stays exactly at `v_reset` (held)."""
+
+    def body(carry, _):
+        y, state = carry
+        y, state = stepper.step(neuron, 0.0, dt, y, current, state)
+        spiked = neuron.spike(y)
+        y = neuron.reset(y, spiked)
+        return (y, state), (spiked[0], y.v[0])
+
+    init = (y0, stepper.init(neuron, 0.0, dt, y0, current))
+    _, (spikes, v) = jax.lax.scan(body, init, None, length=steps)
+    first = int(np.flatnonzero(np.asarray(spikes))[0])
+    after = np.asarray(v)[first + 1 :] == np.float32(neuron.v_reset)
+    return int(np.argmin(after))  # length of the run of held steps
+
+
+def _brian2_held_steps(t_ref, dt, steps=400):
+    """Brian2 >= 2.2 (non-legacy `refractory_timing`), written out: the spike is detected in the
+    step that starts at clock time 0 (`lastspike = 0`); the step starting at `t = k dt` integrates
+    iff `timestep(t - lastspike, dt) >= timestep(t_ref, dt)`, `timestep(x, dt) = int((x + 1e-3 dt)
+    / dt)`. Returns the number of steps k >= 1 that do not integrate."""
+
+    def timestep(x):
+        return int((x + 1e-3 * dt) / dt)
+
+    return sum(1 for k in range(1, steps) if not timestep(k * dt) >= timestep(t_ref))
+
+
+def _neurons(t_ref):
+    return {
+        "LIF": (bs.LIF(t_ref=t_ref), bs.LIFState(v=jnp.array([-51.0]), refractory=jnp.zeros(1))),
+        "ALIF": (
+            bs.ALIF(t_ref=t_ref),
+            bs.ALIFState(v=jnp.array([-51.0]), adaptation=jnp.zeros(1), refractory=jnp.zeros(1)),
+        ),
+        "AdEx": (
+            bs.AdEx(t_ref=t_ref),
+            bs.AdExState(v=jnp.array([-45.0]), w=jnp.zeros(1), refractory=jnp.zeros(1)),
+        ),
+    }
+
+
+@pytest.mark.parametrize("model", ["LIF", "ALIF", "AdEx"])
+@pytest.mark.parametrize("t_ref, dt", [(5.0, 0.1), (2.2, 0.1), (1.0, 0.25), (2.0, 0.05)])
+def test_refractory_holds_t_ref_over_dt_steps_and_t_ref_minus_dt_gives_brian2(model, t_ref, dt):
+    n = round(t_ref / dt)
+    # one-stage steppers; a multi-stage one (Heun) already half-integrates the last held step
+    stepper = bs.ExponentialEuler() if model != "AdEx" else bs.DiffraxStepper(diffrax.Euler())
+    current = jnp.array([1000.0])  # pA: the neuron leaves v_reset in the first free step
+    neuron, y0 = _neurons(t_ref)[model]
+    assert _held_steps(neuron, y0, stepper, dt, current) == n  # brainsim (and NEST): t_ref / dt
+    neuron, y0 = _neurons(t_ref - dt)[model]
+    held_brian2 = _held_steps(neuron, y0, stepper, dt, current)
+    assert held_brian2 == _brian2_held_steps(t_ref, dt) == n - 1  # Brian2's rule, one fewer
+
+
+def test_a_multi_stage_solver_integrates_part_of_the_last_held_step():
+    # Heun's second stage sits at the end of the step, where the countdown has reached 0: the
+    # neuron is free there, so the last of the t_ref / dt steps moves v by half a free step.
+    neuron, y0 = _neurons(2.0)["AdEx"]
+    current = jnp.array([1000.0])
+    assert _held_steps(neuron, y0, bs.DiffraxStepper(diffrax.Heun()), 0.1, current) == 19
