@@ -10,6 +10,10 @@ When the library is missing (no compiler at install time, `BRAINSIM_DISABLE_NATI
 load), `available()` returns `False`, callers take the pure-JAX reference path, and exactly one
 `RuntimeWarning` says so:
 `brainsim: native CPU kernels unavailable (<reason>); using the pure-JAX reference path.`
+
+The fused kernel copies XLA's float32 `exp` and its fused multiply-add choices
+(`xla_math.h`); `network_isa`, `copied_exp_f32` and `copied_exponential_euler_f32` evaluate that
+copy directly (through ctypes, no FFI), for the canary test `tests/test_fused_canary.py`.
 """
 
 import ctypes
@@ -24,8 +28,11 @@ import numpy as np
 
 __all__ = [
     "available",
+    "copied_exp_f32",
+    "copied_exponential_euler_f32",
     "csr_event_matvec_call",
     "ell_event_matvec_call",
+    "network_isa",
     "procedural_event_matvec_call",
     "procedural_row_sums_call",
     "request",
@@ -52,8 +59,11 @@ _LIBRARIES = {
     },
 }
 
+_ISAS = ("baseline", "avx2", "avx512")  # the network library's instruction sets (isa_dispatch.h)
+
 _lock = threading.RLock()
 _states: dict[str, dict] = {}
+_probes: list[ctypes.CDLL] = []  # the network library, loaded once for the arithmetic probes
 _registered: set[str] = set()  # FFI targets already registered in this process (never twice)
 _warned: list[bool] = [False]  # one warning per process, whichever kernel was requested first
 
@@ -190,3 +200,60 @@ def procedural_row_sums_call(key_words, counts, g, n_pre: int):
     out = jax.ShapeDtypeStruct((*g.shape[:-1], n_pre), g.dtype)
     call = jax.ffi.ffi_call(target, out, vmap_method="expand_dims")
     return call(*_batched(g, key_words, counts), g)
+
+
+def _probe_library() -> ctypes.CDLL:
+    """The fused network library with its probe signatures; raises `OSError` when unavailable."""
+    with _lock:
+        if not _probes:
+            library = _load_library(NETWORK_KERNELS)
+            f32 = ctypes.POINTER(ctypes.c_float)
+            library.BrainsimNetworkIsa.restype = ctypes.c_int
+            library.BrainsimNetworkIsa.argtypes = []
+            library.BrainsimXlaExpF32.restype = None
+            library.BrainsimXlaExpF32.argtypes = [f32, f32, ctypes.c_int64]
+            library.BrainsimExponentialEulerF32.restype = None
+            library.BrainsimExponentialEulerF32.argtypes = [
+                f32,
+                f32,
+                f32,
+                ctypes.c_float,
+                f32,
+                ctypes.c_int64,
+            ]
+            _probes.append(library)
+        return _probes[0]
+
+
+def _f32_pointer(x: np.ndarray):
+    return x.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+def network_isa() -> str:
+    """The instruction set of the fused kernel's arithmetic: `"baseline"` (no FMA on x86-64, FMA
+    on AArch64), `"avx2"` or `"avx512"` (both with FMA); `BRAINSIM_NATIVE_ISA` lowers it.
+    Raises `OSError` when the library is unavailable."""
+    return _ISAS[_probe_library().BrainsimNetworkIsa()]
+
+
+def copied_exp_f32(x) -> np.ndarray:
+    """`exp(x)` elementwise in float32, as the fused kernel computes it (its copy of XLA's
+    float32 `exp`, with the instruction set `network_isa()` names). Raises `OSError` when the
+    library is unavailable."""
+    x = np.array(x, dtype=np.float32, order="C")
+    out = np.empty_like(x)
+    _probe_library().BrainsimXlaExpF32(_f32_pointer(x), _f32_pointer(out), x.size)
+    return out
+
+
+def copied_exponential_euler_f32(y, a, b, dt: float) -> np.ndarray:
+    """`y e^{a dt} + b (e^{a dt} - 1) / a` elementwise in float32, as the fused kernel computes
+    the LIF membrane update (`brainsim.integrate.exponential_euler.exponential_euler_update` with
+    XLA's `exp` and fused multiply-adds). `y`, `a`, `b` are broadcast together; `dt` is a scalar.
+    Raises `OSError` when the library is unavailable."""
+    y, a, b = (np.array(v, dtype=np.float32, order="C") for v in np.broadcast_arrays(y, a, b))
+    out = np.empty_like(y)
+    _probe_library().BrainsimExponentialEulerF32(
+        _f32_pointer(y), _f32_pointer(a), _f32_pointer(b), float(dt), _f32_pointer(out), y.size
+    )
+    return out
