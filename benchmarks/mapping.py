@@ -10,6 +10,16 @@ spikes x hops / s), spike_hops_multicast, max_link_load (spikes/s), energy_j (ov
 latency_s (per step), seconds (mapper wall time), max_in_axons, notes. After the runs,
 lines with "summary": true give mean and standard deviation over seeds and the targets of
 project issue 5. Rates are the workload's own (W-M100k) or measured in a 500 ms simulation (COBA).
+
+Budgets are counts, not wall times, so every row is reproducible on any machine. The traffic
+mapper's placement polish and B3's (`metis_anneal`) placement annealing are the same kind of
+move (one proposed swap of two physical cores' contents in `place.anneal_placement`), so B3
+gets the same number of moves as brainsim's mapper: `--moves`, or by default
+`traffic_mapper.default_moves(k)` for k logical cores (in `--part coba`, where each mapper
+searches for its own core count, k is the number of cores the traffic mapper used; in
+`--part feasibility`, about core counts, each mapper keeps its own default unless `--moves` is
+given). The traffic mapper additionally runs its neuron-level refinement rounds (`max_rounds`),
+which B3 does not have. `seconds` is the mapper's measured wall time, reported only.
 """
 
 import argparse
@@ -20,6 +30,7 @@ import time
 import numpy as np
 
 import brainsim.hardware as hw
+from brainsim.hardware.traffic_mapper import default_moves
 
 
 def _row(workload, order, preset, mapper, seed, graph, core_of, chip, seconds, notes=()):
@@ -47,7 +58,7 @@ def _row(workload, order, preset, mapper, seed, graph, core_of, chip, seconds, n
     return row
 
 
-def run_traffic(seeds, quick, budget):
+def run_traffic(seeds, quick, moves):
     rows = []
     side, mps, patches = (27, 2, 3) if quick else (81, 4, 3)
     chip = hw.generic_mesh(mps * patches, mps * patches)
@@ -66,20 +77,20 @@ def run_traffic(seeds, quick, budget):
                 rows.append(
                     _row(name, order, chip.name, mapper, seed, g, m.core_of, chip, m.seconds, m.notes)
                 )
-            m = hw.map_network(g, chip, "traffic", seed=seed, n_cores=n_cores, seconds=budget)
+            # B3 gets the same number of placement-annealing moves as brainsim's mapper
+            budget = default_moves(n_cores) if moves is None else moves
+            m = hw.map_network(g, chip, "traffic", seed=seed, n_cores=n_cores, moves=budget)
             rows.append(
                 _row(name, order, chip.name, "traffic", seed, g, m.core_of, chip, m.seconds, m.notes[-1:])
             )
-            # B3 gets the same wall time as brainsim's mapper (METIS itself takes ~5 s of it)
-            b3_budget = max(m.seconds - 5.0, 2.0) if not quick else 2.0
-            m = hw.map_network(g, chip, "metis_anneal", seed=seed, n_cores=n_cores, seconds=b3_budget)
+            m = hw.map_network(g, chip, "metis_anneal", seed=seed, n_cores=n_cores, moves=budget)
             rows.append(
                 _row(name, order, chip.name, "metis_anneal", seed, g, m.core_of, chip, m.seconds, m.notes)
             )
     return rows
 
 
-def run_feasibility(seeds, quick, budget):
+def run_feasibility(seeds, quick, moves):
     rows = []
     side, mps = (27, 2) if quick else (81, 4)
     chip = hw.generic_mesh(32, 32) if not quick else hw.generic_mesh(12, 12)
@@ -88,14 +99,14 @@ def run_feasibility(seeds, quick, budget):
         g = w.graph
         name = "W-M100k" if not quick else "W-M100k-quick"
         for mapper in ("split_until_fits", "pacman", "metis_anneal", "traffic"):
-            m = hw.map_network(g, chip, mapper, seed=seed, seconds=budget)
+            m = hw.map_network(g, chip, mapper, seed=seed, moves=moves)
             rows.append(
                 _row(name, "shuffled", chip.name, mapper, seed, g, m.core_of, chip, m.seconds, m.notes[:1])
             )
     return rows
 
 
-def run_coba(seeds, quick, budget):
+def run_coba(seeds, quick, moves):
     import jax
 
     import brainsim as bs
@@ -105,17 +116,17 @@ def run_coba(seeds, quick, budget):
     presets = [hw.Chip.from_name(p) for p in ("loihi", "loihi2", "spinnaker", "spinnaker2", "truenorth")]
     presets.append(hw.generic_mesh(12, 12))
     for seed in seeds:
-        net = bs.models.COBA(n=n, key=jax.random.key(seed))
+        net = bs.models.COBANetwork(n=n, key=jax.random.key(seed))
         result = bs.simulate(net, 500.0, 0.1, key=jax.random.key(seed + 100))
         sg = net.synapse_graph()
         g = hw.from_synapse_graph(sg, hw.rates_from_spikes(sg, result))
         for chip in presets:
-            spent = budget
+            traffic_moves = moves
             for mapper in ("pacman", "split_until_fits", "traffic", "metis_anneal"):
-                # B3 gets the wall time brainsim's mapper took
-                secs = spent if mapper == "metis_anneal" else budget
+                # B3 gets the placement-annealing moves brainsim's mapper got
+                budget = traffic_moves if mapper == "metis_anneal" else moves
                 try:
-                    m = hw.map_network(g, chip, mapper, seed=seed, seconds=secs)
+                    m = hw.map_network(g, chip, mapper, seed=seed, moves=budget)
                 except hw.InfeasibleMappingError as err:
                     print(
                         json.dumps(
@@ -131,8 +142,8 @@ def run_coba(seeds, quick, budget):
                         flush=True,
                     )
                     continue
-                if mapper == "traffic":
-                    spent = max(m.seconds, 1.0)
+                if mapper == "traffic" and moves is None:
+                    traffic_moves = default_moves(m.n_cores_used)
                 rows.append(
                     _row(
                         f"COBA-{n}", "-", chip.name, mapper, seed, g, m.core_of, chip, m.seconds, m.notes[:1]
@@ -246,12 +257,18 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument(
-        "--budget", type=float, default=50.0, help="mapper time cap, s (a refinement round may overrun it)"
+        "--moves",
+        type=int,
+        default=None,
+        help="placement-annealing moves for the traffic mapper and B3 (default: "
+        "traffic_mapper.default_moves(k) for both; in --part feasibility each mapper's own)",
     )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     run = {"traffic": run_traffic, "feasibility": run_feasibility, "coba": run_coba}[args.part]
-    rows = run(args.seeds, args.quick, args.budget if not args.quick else 3.0)
+    if args.moves is not None and args.moves < 0:
+        parser.error(f"--moves must be >= 0; got {args.moves}")
+    rows = run(args.seeds, args.quick, args.moves)
     summarise(rows)
     print(f"# total {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
