@@ -51,6 +51,7 @@ from .dynamics import (
     ExponentialSynapse as ExponentialSynapse,
     ExponentialSynapseState as ExponentialSynapseState,
     FastSigmoid as FastSigmoid,
+    NormalizedSuperSpike as NormalizedSuperSpike,
     HodgkinHuxley as HodgkinHuxley,
     HodgkinHuxleyState as HodgkinHuxleyState,
     Izhikevich as Izhikevich,

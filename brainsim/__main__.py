@@ -15,7 +15,7 @@ def demo(n: int, duration: float, out: pathlib.Path, seed: int) -> dict:
 
     key_net, key_sim = jr.split(jr.key(seed))
     start = time.perf_counter()
-    network = bs.models.COBA(n=n, key=key_net)
+    network = bs.models.COBANetwork(n=n, key=key_net)
     jax.block_until_ready(network)
     build_s = time.perf_counter() - start
 

@@ -48,7 +48,7 @@ from .dynamics import COBA, CUBA, LIF, ConstantCurrent, ExponentialSynapse
 from .dynamics.neurons.lif import LIFState
 from .dynamics.synapses.exponential import ExponentialSynapseState
 from .integrate import ExponentialEuler
-from .network import Network, NetworkState, PopulationState, Population, Projection, ProjectionState
+from .network import Network, NetworkState, Population, PopulationState, Projection, ProjectionState
 from .ops import CSR, ELL, Procedural, _native
 
 __all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array
 
 from .dynamics import AbstractCurrentInput, AbstractEventInput
 from .monitors import check_monitors
@@ -45,10 +45,10 @@ class RunResult(eqx.Module):
     dt: float = eqx.field(static=True)
     n_steps: int = eqx.field(static=True)
     sizes: tuple[tuple[str, int], ...] = eqx.field(static=True)
-    outputs: dict[str, Float[Array, "steps n"]]
-    spike_counts: dict[str, Float[Array, " steps"]]
+    outputs: dict[str, Array]
+    spike_counts: dict[str, Array]
     traces: dict[str, Array]
-    overflow_steps: dict[str, Int[Array, ""]]
+    overflow_steps: dict[str, Array]
     final_state: NetworkState
 
     @property
@@ -56,7 +56,7 @@ class RunResult(eqx.Module):
         return self.n_steps * self.dt
 
     @property
-    def rates(self) -> dict[str, Float[Array, ""]]:
+    def rates(self) -> dict[str, Array]:
         """Mean firing rate per spiking population over the run, Hz (differentiable)."""
         sizes = dict(self.sizes)
         return {
@@ -70,7 +70,7 @@ def run(
     duration: float,
     dt: float = 0.1,
     *,
-    key: PRNGKeyArray,
+    key,
     inputs: dict[str, Array] | None = None,
     initial_state: NetworkState | None = None,
     monitors=(),

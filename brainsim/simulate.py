@@ -15,7 +15,6 @@ import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
-from jaxtyping import PRNGKeyArray
 from tqdm.auto import tqdm
 
 from .fused import FusedPlan, fused_plan, run_fused_chunk
@@ -48,7 +47,7 @@ def simulate(
     duration: float,
     dt: float = 0.1,
     *,
-    key: PRNGKeyArray,
+    key,
     inputs: dict | None = None,
     monitors=(),
     record_spikes: bool | tuple[str, ...] = True,

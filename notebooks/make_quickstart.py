@@ -5,9 +5,9 @@ import nbformat as nbf
 cells = [
     ("md", """# brainsim quickstart
 
-Six things to do in the first ten minutes: the COBA benchmark in one line, a network of your own,
-a neuron model of your own, exact spike times with `diffrax`, `vmap`/`grad` through a simulation,
-and a network too large to store.
+Seven things to do in the first ten minutes: the COBA benchmark in one line, a network of your own,
+a neuron model of your own, exact spike times with `diffrax`, `vmap`/`grad` through a run, a
+network too large to store, and rate units next to spiking neurons with data streamed in.
 Units everywhere: ms, mV, nS, pA, pF, Hz. `N` and `DURATION` are small so the test suite runs this
 notebook quickly; raise them freely."""),
     ("code", """import diffrax
@@ -22,7 +22,7 @@ import brainsim as bs
 N, DURATION = 1000, 300.0  # neurons, ms (the benchmark is N=4000, 1000 ms)
 BIG_N = 100_000  # section 6: 10_000_000 runs in about 1.1 GB"""),
     ("md", "## 1. The COBA benchmark in one line"),
-    ("code", """result = bs.simulate(bs.models.COBA(n=N, key=jr.key(0)), DURATION, dt=0.1, key=jr.key(1))
+    ("code", """result = bs.simulate(bs.models.COBANetwork(n=N, key=jr.key(0)), DURATION, dt=0.1, key=jr.key(1))
 print({name: round(float(rate), 2) for name, rate in result.rates.items()}, "Hz")
 e = result.spikes["E"]
 print("CV of ISI (E):", round(bs.analysis.isi_cv(e.times, e.indices), 3))
@@ -37,7 +37,7 @@ and a state monitor."""),
         bs.Projection("exc", "inh", bs.FixedProbability(0.1, weight=2.0),
                       bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0)),
         bs.Projection("inh", "exc", bs.FixedInDegree(10, weight=-50.0),
-                      bs.AlphaSynapse(tau=8.0), bs.CUBA(), delay=3),
+                      bs.AlphaSynapse(tau=8.0), bs.CUBA(), delay_steps=3),
     ],
     inputs=[bs.PoissonInput("exc", n_sources=100, rate=40.0, weight=3.0,
                             synapse=bs.ExponentialSynapse(tau=5.0), output=bs.COBA(e_rev=0.0))],
@@ -85,12 +85,14 @@ times, count = bs.spike_times(lif, y0, 300.0, 100.0)
 print(times[:int(count)])
 tau_m, v_inf = 20.0, -70.0 + 300.0 / 10.0
 print("analytic first crossing:", tau_m * jnp.log((v_inf + 70.0) / (v_inf + 50.0)))"""),
-    ("md", """## 5. `vmap` over input currents, `grad` with respect to a weight scale"""),
+    ("md", """## 5. `vmap` over input currents, `grad` with respect to a weight scale
+`bs.simulate` is the host driver (chunks, progress bar, compact records); `bs.run` is the same
+simulation as a pure function that returns arrays, for `jax.jit`, `jax.vmap` and `jax.grad`."""),
     ("code", """def spike_count(current):
     net = bs.Network([bs.Population("P", 1, bs.LIF(),
                                     initial_state=bs.LIFState(jnp.full(1, -70.0), jnp.zeros(1)))],
                      inputs=[bs.ConstantCurrent("P", current)])
-    return bs.simulate(net, 100.0, key=jr.key(0)).spike_counts["P"].sum()
+    return bs.run(net, 100.0, key=jr.key(0)).spike_counts["P"].sum()
 
 currents = jnp.linspace(150.0, 500.0, 8)
 plt.plot(currents, jax.vmap(spike_count)(currents), "o-"); plt.xlabel("current (pA)"); plt.ylabel("spikes in 100 ms");
@@ -105,7 +107,7 @@ base = bs.Network(
 def mean_voltage(scale):
     conn = bs.ops.scale_weights(base.projections[0].connectivity, scale)
     net = eqx.tree_at(lambda n: n.projections[0].connectivity, base, conn)
-    return jnp.mean(bs.simulate(net, 20.0, key=jr.key(0), monitors=["out.v"]).traces["out.v"])
+    return jnp.mean(bs.run(net, 20.0, key=jr.key(0), monitors=["out.v"]).traces["out.v"])
 
 eps = 1e-2
 print("d<v>/d(scale) =", jax.grad(mean_voltage)(1.0), "mV; finite difference:",
@@ -115,7 +117,7 @@ print("d<v>/d(scale) =", jax.grad(mean_voltage)(1.0), "mV; finite difference:",
 counter-based hash of the key whenever a neuron spikes: the same network on every platform, in
 O(N) memory. `bs.event_matmat` propagates a batch of spike vectors (trials, minibatch samples)
 through any connectivity in one call."""),
-    ("code", """big = bs.models.COBA(n=BIG_N, in_degree=80, procedural=True, key=jr.key(4))
+    ("code", """big = bs.models.COBANetwork(n=BIG_N, in_degree=80, procedural=True, key=jr.key(4))
 conns = [p.connectivity for p in big.projections]
 stored = sum(x.nbytes for x in jax.tree_util.tree_leaves(conns))
 print(f"{sum(bs.ops.n_synapses(c) for c in conns):,} synapses stored in {stored} bytes")
@@ -124,6 +126,27 @@ print({name: round(float(rate), 1) for name, rate in result.rates.items()}, "Hz 
 
 trials = (jr.uniform(jr.key(6), (8, conns[0].n_pre)) < 0.01).astype(jnp.float32)
 print("conductance increments per trial:", bs.event_matmat(conns[0], trials).sum(axis=1))"""),
+    ("md", """## 7. Rate units next to spiking neurons, data through `inputs=`
+A `bs.SpikeSource` population emits spikes given as data (a leading time axis), a `bs.RateUnit`
+population emits a rate (Hz) and is driven by the spiking population through a synapse; the
+data is scanned with the steps, so one compiled run serves a whole batch under `jax.vmap`."""),
+    ("code", """steps = 1000  # 100 ms
+net = bs.Network(
+    [bs.Population("stim", 20, bs.SpikeSource()), bs.Population("S", 50, bs.LIF()),
+     bs.Population("R", 1, bs.RateUnit(tau=20.0, r_max=50.0, theta=100.0, sigma=30.0))],
+    [bs.Projection("stim", "S", bs.FixedProbability(0.5, weight=40.0), bs.ExponentialSynapse(), bs.CUBA()),
+     bs.Projection("S", "R", bs.Dense(jnp.full((50, 1), 3.0)), bs.ExponentialSynapse(), bs.CUBA())],
+    key=jr.key(7))
+
+def readout(rate_hz, key):
+    stim = (jr.uniform(key, (steps, 20)) < rate_hz * 1e-4).astype(jnp.float32)
+    return bs.run(net, 100.0, key=key, inputs={"stim": stim}).outputs["R"][:, 0]
+
+rates = jnp.array([0.0, 50.0, 100.0, 200.0])
+traces = jax.jit(jax.vmap(readout))(rates, jr.split(jr.key(8), 4))
+for r, trace in zip(rates, traces):
+    plt.plot(jnp.arange(steps) * 0.1, trace, label=f"stimulus {r:g} Hz")
+plt.xlabel("time (ms)"); plt.ylabel("rate unit R (Hz)"); plt.legend();"""),
 ]
 
 nb = nbf.v4.new_notebook()

@@ -41,12 +41,12 @@ def _assert_same_spikes(a, b):
 
 def _assert_same_state(a, b, atol=1e-5):
     assert int(a.step) == int(b.step)
-    assert a.neurons.keys() == b.neurons.keys() and a.synapses.keys() == b.synapses.keys()
-    for name in a.neurons:
-        np.testing.assert_allclose(a.neurons[name].v, b.neurons[name].v, atol=atol, rtol=0)
-        np.testing.assert_allclose(a.neurons[name].refractory, b.neurons[name].refractory, atol=atol, rtol=0)
-    for name in a.synapses:
-        np.testing.assert_allclose(a.synapses[name].g, b.synapses[name].g, atol=atol, rtol=1e-6)
+    assert a.populations.keys() == b.populations.keys() and a.projections.keys() == b.projections.keys()
+    for name in a.populations:
+        np.testing.assert_allclose(a.populations[name].neuron.v, b.populations[name].neuron.v, atol=atol, rtol=0)
+        np.testing.assert_allclose(a.populations[name].neuron.refractory, b.populations[name].neuron.refractory, atol=atol, rtol=0)
+    for name in a.projections:
+        np.testing.assert_allclose(a.projections[name].synapse.g, b.projections[name].synapse.g, atol=atol, rtol=1e-6)
     assert a.history.keys() == b.history.keys()
     for name in a.history:
         np.testing.assert_array_equal(a.history[name], b.history[name])
@@ -85,9 +85,9 @@ def _delay_network(fmt="csr", weights="per_synapse"):
     )
     pops = [bs.Population("A", n_a, lif_a), bs.Population("B", n_b, lif_b)]
     projs = [
-        bs.Projection("A", "B", conn(n_a, n_b, 3.0), bs.ExponentialSynapse(5.0), bs.COBA(0.0), delay=3),
-        bs.Projection("B", "A", conn(n_b, n_a, 20.0), bs.ExponentialSynapse(10.0), bs.CUBA(), delay=5),
-        bs.Projection("A", "A", conn(n_a, n_a, 2.0), bs.ExponentialSynapse(5.0), bs.COBA(0.0), delay=3),
+        bs.Projection("A", "B", conn(n_a, n_b, 3.0), bs.ExponentialSynapse(5.0), bs.COBA(0.0), delay_steps=3),
+        bs.Projection("B", "A", conn(n_b, n_a, 20.0), bs.ExponentialSynapse(10.0), bs.CUBA(), delay_steps=5),
+        bs.Projection("A", "A", conn(n_a, n_a, 2.0), bs.ExponentialSynapse(5.0), bs.COBA(0.0), delay_steps=3),
         bs.Projection("B", "B", conn(n_b, n_b, 4.0), bs.ExponentialSynapse(8.0), bs.COBA(-80.0)),
     ]
     inputs = [bs.ConstantCurrent("A", 260.0), bs.ConstantCurrent("B", rng.uniform(150, 300, n_b))]
@@ -96,17 +96,17 @@ def _delay_network(fmt="csr", weights="per_synapse"):
 
 @pytest.fixture(scope="module")
 def coba():
-    return bs.models.COBA(n=500, key=jr.key(1))
+    return bs.models.COBANetwork(n=500, key=jr.key(1))
 
 
 @pytest.fixture(scope="module")
 def coba_procedural():
-    return bs.models.COBA(n=1000, in_degree=80, procedural=True, key=jr.key(1))
+    return bs.models.COBANetwork(n=1000, in_degree=80, procedural=True, key=jr.key(1))
 
 
 @pytest.fixture(scope="module")
 def cuba():
-    return bs.models.CUBA(n=500, key=jr.key(1))
+    return bs.models.CUBANetwork(n=500, key=jr.key(1))
 
 
 def test_engine_argument_is_validated(coba):
@@ -138,7 +138,7 @@ def test_fused_refuses_with_reason():
 
 @needs_fused
 def test_fused_refuses_monitors_and_event_inputs(coba):
-    with pytest.raises(ValueError, match="StateMonitor"):
+    with pytest.raises(ValueError, match="monitors"):
         _run(coba, 1.0, "fused", monitors=["E.v"])
     auto = _run(coba, 1.0, "auto", monitors=["E.v"])  # generic engine records the trace
     assert auto.traces["E.v"].shape == (10, 400)
@@ -161,13 +161,81 @@ def test_fused_refuses_monitors_and_event_inputs(coba):
 
 @needs_fused
 def test_fused_refuses_under_transformations(coba):
-    def spikes(current, engine):
-        net = eqx.tree_at(lambda n: n.inputs[0].current_pa, coba, current)
-        return _run(net, 1.0, engine, record_spikes=False).spike_counts["E"].sum()
+    reasons = []
 
-    assert jax.jit(lambda c: spikes(c, "auto"))(200.0) >= 0  # traced: the generic engine
-    with pytest.raises(ValueError, match="traced"):
-        jax.jit(lambda c: spikes(c, "fused"))(200.0)
+    def plan_reason(current):
+        net = eqx.tree_at(lambda n: n.inputs[0].current, coba, current)
+        reasons.append(bs.fused_plan(net)[1])
+        return current
+
+    jax.jit(plan_reason)(200.0)
+    assert "traced" in reasons[0]
+    assert bs.fused_plan(coba)[1] is None
+
+
+class _TaggedSynapse(bs.AbstractLinearSynapse):
+    """An exponential synapse the fused engine has never heard of."""
+
+    tau: float = 5.0
+
+    def init_state(self, n, *, key=None):
+        return bs.ExponentialSynapseState(g=jnp.zeros(n))
+
+    def linear_coefficients(self, t, y, args=None):
+        return bs.ExponentialSynapseState(g=jnp.full_like(y.g, -1.0 / self.tau)), bs.ExponentialSynapseState(
+            g=jnp.zeros_like(y.g)
+        )
+
+    def on_events(self, y, delivered):
+        return bs.ExponentialSynapseState(g=y.g + delivered)
+
+    def value(self, y):
+        return y.g
+
+
+class _ProjectionWithRule(bs.Projection):
+    """A projection carrying a field (a would-be plasticity rule) the fused engine does not know."""
+
+    rule: str = "stdp"
+
+
+@needs_fused
+def test_fused_fails_closed_on_unknown_components_and_fields(coba):
+    unknown_type = eqx.tree_at(lambda n: n.projections[0].synapse, coba, _TaggedSynapse())
+    plan, reason = bs.fused_plan(unknown_type)
+    assert plan is None and "_TaggedSynapse" in reason and "E->E" in reason
+    with pytest.raises(ValueError, match="_TaggedSynapse"):
+        _run(unknown_type, 1.0, "fused")
+    generic = _run(unknown_type, 5.0, "auto")  # auto falls back to the generic engine
+    reference = _run(coba, 5.0, "generic")
+    np.testing.assert_array_equal(generic.spike_indices["E"], reference.spike_indices["E"])
+
+    p = coba.projections[0]
+    with_rule = _ProjectionWithRule(p.pre, p.post, p.connectivity, p.synapse, p.output, name=p.name)
+    net = bs.Network(coba.populations, (with_rule,) + coba.projections[1:], coba.inputs)
+    plan, reason = bs.fused_plan(net)
+    assert plan is None and "_ProjectionWithRule" in reason
+
+
+@needs_fused
+def test_fused_refuses_a_field_missing_from_its_allow_list(coba, monkeypatch):
+    """As if a field were added to `Projection` without teaching the fused engine about it."""
+    from brainsim import fused
+
+    known = tuple(f for f in fused._UNDERSTOOD_FIELDS[bs.Projection] if f != "max_delay_steps")
+    monkeypatch.setitem(fused._UNDERSTOOD_FIELDS, bs.Projection, known)
+    plan, reason = bs.fused_plan(coba)
+    assert plan is None and "['max_delay_steps']" in reason and "E->E" in reason
+
+    monkeypatch.undo()
+    p = coba.projections[0]
+    plastic = bs.Network(
+        coba.populations,
+        (bs.Projection(p.pre, p.post, p.connectivity, p.synapse, p.output, plastic=True),) + coba.projections[1:],
+        coba.inputs,
+    )
+    plan, reason = bs.fused_plan(plastic)
+    assert plan is None and "plastic" in reason
 
 
 @needs_fused
@@ -238,22 +306,15 @@ def test_same_key_same_spikes(coba):
     b = _run(coba, 10.0, "fused", key=jr.key(7))
     c = _run(coba, 10.0, "fused", key=jr.key(8))
     _assert_same_spikes(a, b)
-    assert not np.array_equal(a.final_state.neurons["E"].v, c.final_state.neurons["E"].v)
+    assert not np.array_equal(a.final_state.populations["E"].neuron.v, c.final_state.populations["E"].neuron.v)
 
 
 @needs_fused
 @pytest.mark.parametrize("engine", ["generic", "fused"])
 def test_nonfinite_state_raises(engine, coba):
     state = coba.init_state(key=jr.key(0))
-    v = state.neurons["I"].v.at[3].set(jnp.nan)
-    state = bs.network.NetworkState(
-        state.step,
-        {**state.neurons, "I": bs.LIFState(v=v, refractory=state.neurons["I"].refractory)},
-        state.solvers,
-        state.synapses,
-        state.history,
-        state.pending,
-    )
+    v = state.populations["I"].neuron.v.at[3].set(jnp.nan)
+    state = eqx.tree_at(lambda s: s.populations["I"].neuron.v, state, v)
     with pytest.raises(bs.NonFiniteStateError, match="population `I`.*step 0"):
         _run(coba, 5.0, engine, initial_state=state)
 
@@ -274,7 +335,7 @@ def test_overflow_counts_match():
             ),
             p.synapse,
             p.output,
-            delay=p.delay,
+            delay_steps=p.delay_steps,
         )
         for p in base.projections
     ]

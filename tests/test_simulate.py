@@ -30,7 +30,7 @@ def test_lif_interspike_interval_matches_analytic():
 
 
 def test_same_key_same_spikes_and_chunking_invariance():
-    net = bs.models.COBA(n=400, key=jr.key(1))
+    net = bs.models.COBANetwork(n=400, key=jr.key(1))
     a = bs.simulate(net, 50.0, key=jr.key(2))
     b = bs.simulate(net, 50.0, key=jr.key(2), chunk_steps=37)
     for name in ("E", "I"):
@@ -39,7 +39,7 @@ def test_same_key_same_spikes_and_chunking_invariance():
 
 
 def test_continuing_from_final_state_equals_one_run():
-    net = bs.models.COBA(n=400, key=jr.key(1))
+    net = bs.models.COBANetwork(n=400, key=jr.key(1))
     whole = bs.simulate(net, 40.0, key=jr.key(3))
     first = bs.simulate(net, 20.0, key=jr.key(3))
     second = bs.simulate(net, 20.0, key=jr.key(3), initial_state=first.final_state)
@@ -77,7 +77,7 @@ def test_nan_is_reported_with_population_and_step():
         ({"duration": 10.0, "dt": -0.1}, "`dt` must be > 0"),
         ({"duration": 10.05, "dt": 0.1}, "multiple of `dt`"),
         ({"duration": 10.0, "dt": 0.1, "monitors": ["P.nope"]}, "unknown monitor variable"),
-        ({"duration": 10.0, "dt": 0.1, "monitors": ["Q.v"]}, "unknown population `Q`"),
+        ({"duration": 10.0, "dt": 0.1, "monitors": ["Q.v"]}, "unknown population or projection `Q`"),
         ({"duration": 10.0, "dt": 0.1, "monitors": ["nonsense"]}, "unknown monitor"),
     ],
 )
@@ -87,7 +87,7 @@ def test_bad_arguments_raise_before_compilation(kwargs, message):
 
 
 def test_rates_and_population_rate_agree():
-    net = bs.models.COBA(n=400, key=jr.key(1))
+    net = bs.models.COBANetwork(n=400, key=jr.key(1))
     result = bs.simulate(net, 100.0, key=jr.key(0))
     _, rate = result.population_rate("E", bin_ms=10.0)
     np.testing.assert_allclose(rate.mean(), float(result.rates["E"]), rtol=1e-6)
@@ -99,9 +99,17 @@ def test_progress_bar_runs(capsys):
     assert "simulate" in capsys.readouterr().err
 
 
-def test_jit_of_whole_simulation_gives_dense_rasters():
+def test_run_under_jit_gives_the_spikes_of_simulate():
     net = _single_lif(300.0)
-    result = jax.jit(lambda n: bs.simulate(n, 50.0, 0.1, key=jr.key(0)))(net)
+    result = jax.jit(lambda n: bs.run(n, 50.0, 0.1, key=jr.key(0)))(net)
     eager = bs.simulate(net, 50.0, 0.1, key=jr.key(0))
-    steps = np.flatnonzero(np.asarray(result.rasters["P"])[:, 0])
+    steps = np.flatnonzero(np.asarray(result.outputs["P"])[:, 0])
+    assert steps.size >= 2
     np.testing.assert_array_equal(steps, eager.spike_steps["P"])
+    np.testing.assert_array_equal(np.asarray(result.spike_counts["P"]), eager.spike_counts["P"])
+
+
+def test_simulate_under_a_transformation_points_to_run():
+    net = _single_lif(300.0)
+    with pytest.raises(TypeError, match=r"bs.run"):
+        jax.jit(lambda n: bs.simulate(n, 5.0, 0.1, key=jr.key(0)))(net)

@@ -11,7 +11,7 @@ import brainsim as bs
 
 
 def test_story_1_coba_in_one_line_simulate_raster_rates_plot(tmp_path):
-    result = bs.simulate(bs.models.COBA(n=1000, key=jr.key(0)), 200.0, key=jr.key(1))
+    result = bs.simulate(bs.models.COBANetwork(n=1000, key=jr.key(0)), 200.0, key=jr.key(1))
     raster = result.spikes["E"]
     assert raster.times.shape == raster.indices.shape and raster.times.size > 0
     assert all(float(r) > 0 for r in result.rates.values())
@@ -41,7 +41,7 @@ def test_story_2_a_new_network_in_fifteen_lines():
                 bs.FixedInDegree(10, weight=-50.0),
                 bs.AlphaSynapse(tau=8.0),
                 bs.CUBA(),
-                delay=3,
+                delay_steps=3,
             ),
         ],
         inputs=[
@@ -113,7 +113,7 @@ def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
             ],
             inputs=[bs.ConstantCurrent("P", current)],
         )
-        return bs.simulate(net, 100.0, 0.1, key=jr.key(0)).spike_counts["P"].sum()
+        return bs.run(net, 100.0, 0.1, key=jr.key(0)).spike_counts["P"].sum()
 
     currents = jnp.linspace(150.0, 500.0, 8)
     counts = jax.vmap(rate_for)(currents)
@@ -151,7 +151,7 @@ def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
             base,
             bs.ops.scale_weights(base.projections[0].connectivity, scale),
         )
-        result = bs.simulate(net, 20.0, 0.1, key=jr.key(0), monitors=["out.v"])
+        result = bs.run(net, 20.0, 0.1, key=jr.key(0), monitors=["out.v"])
         return jnp.mean(result.traces["out.v"])
 
     grad = jax.grad(loss)(1.0)
@@ -167,7 +167,7 @@ def test_story_5_vmap_over_currents_and_grad_wrt_weight_scale():
             base,
             bs.ops.scale_weights(base.projections[0].connectivity, 4.0 * scale),
         )
-        return bs.simulate(net, 20.0, 0.1, key=jr.key(0)).rasters["out"].sum()
+        return bs.run(net, 20.0, 0.1, key=jr.key(0)).outputs["out"].sum()
 
     assert float(jax.jit(spike_loss)(1.0)) > 0 and float(jax.grad(spike_loss)(1.0)) > 0
 

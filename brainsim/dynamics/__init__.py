@@ -35,6 +35,7 @@ from .surrogate import (
     AbstractSurrogate as AbstractSurrogate,
     Arctan as Arctan,
     FastSigmoid as FastSigmoid,
+    NormalizedSuperSpike as NormalizedSuperSpike,
     Sigmoid as Sigmoid,
     SuperSpike as SuperSpike,
     spike_fn as spike_fn,

@@ -72,14 +72,12 @@ def quantise_weights(network, bits: int) -> tuple[object, dict]:
 
 
 def _stored_posts(conn):
-    """Postsynaptic index of every stored weight (`-1` for padding), shaped like per-synapse weights."""
-    name = type(conn).__name__
-    if name == "CSR":
-        return np.asarray(conn.indices)
-    if name == "ELL":
-        t = np.asarray(conn.targets)
-        return np.where(t < conn.n_post, t, -1)
-    raise ValueError(f"`enforce_fan_in` supports CSR and ELL connectivity; got {name}.")
+    """Postsynaptic index of every stored weight (`-1` where a slot holds no synapse), shaped
+    like per-synapse weights (`brainsim.ops.stored_synapses`)."""
+    from ..ops import stored_synapses
+
+    _, post, valid = stored_synapses(conn)
+    return np.where(valid, post, -1)
 
 
 def enforce_fan_in(network, max_fan_in: int) -> tuple[object, int]:
@@ -129,7 +127,7 @@ def enforce_fan_in(network, max_fan_in: int) -> tuple[object, int]:
 
 def _with_delay(proj, delay: int):
     out = copy.copy(proj)
-    object.__setattr__(out, "delay", int(delay))  # a static field; the network sizes buffers from it
+    object.__setattr__(out, "delay_steps", int(delay))  # a static field; the network sizes buffers from it
     return out
 
 
@@ -159,7 +157,7 @@ def add_noc_delay(network, extra: dict[str, int]):
 
     Projections with per-synapse delays are left unchanged (their extra is reported only)."""
     projs = tuple(
-        _with_delay(p, p.delay + extra.get(p.name, 0))
+        _with_delay(p, p.delay_steps + extra.get(p.name, 0))
         if p.synapse_delays is None and extra.get(p.name, 0)
         else p
         for p in network.projections

@@ -118,7 +118,7 @@ def _sizes(n: int, p: float, in_degree: int | None) -> tuple[int, int]:
     return n_exc, n - n_exc
 
 
-def COBA(
+def COBANetwork(
     n: int = 4000,
     *,
     key: PRNGKeyArray,
@@ -155,7 +155,7 @@ def COBA(
     )
 
 
-def CUBA(
+def CUBANetwork(
     n: int = 4000,
     *,
     key: PRNGKeyArray,

@@ -9,7 +9,7 @@ from ..network import Network
 from .coba import excitatory_inhibitory_network
 
 
-def COBAHH(
+def COBAHHNetwork(
     n: int = 4000,
     *,
     key: PRNGKeyArray,

@@ -11,6 +11,7 @@ Both are `functools.singledispatch` functions over the model's type, so a new ki
 import functools as ft
 from typing import Literal
 
+import jax
 import jax.numpy as jnp
 
 from ..dynamics import AbstractSpikingNeuron
@@ -58,7 +59,9 @@ def advance_population(model, pop, state: PopulationState, drive, data, t, dt):
 def _(model: AbstractSpikingNeuron, pop, state, drive, data, t, dt):
     y, solver_state = pop.solver.step(model, t, dt, state.neuron, drive, state.solver)
     fired = model.spike(y)
-    return PopulationState(model.reset(y, fired), solver_state), fired
+    # the reset is detached (no gradient through `fired`), as SuperSpike and snnTorch do:
+    # with it, recurrent networks' gradients explode (see `brainsim.dynamics.surrogate`)
+    return PopulationState(model.reset(y, jax.lax.stop_gradient(fired)), solver_state), fired
 
 
 @advance_population.register

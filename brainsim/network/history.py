@@ -1,7 +1,7 @@
 """Phases 1 and 6: read what each projection's presynaptic population emitted `delay_steps`
 ago, and write this step's outputs into the ring buffers."""
 
-from jaxtyping import Array, Float
+from jaxtyping import Array
 
 from .state import NetworkState
 
@@ -16,7 +16,7 @@ def history_lengths(network) -> dict[str, int]:
     return lengths
 
 
-def read_history(network, state: NetworkState) -> dict[str, Float[Array, " n_pre"]]:
+def read_history(network, state: NetworkState) -> dict[str, Array]:
     """Per projection with a homogeneous delay, the presynaptic output of step `step - delay`."""
     arrived = {}
     for proj in network.projections:
@@ -26,7 +26,7 @@ def read_history(network, state: NetworkState) -> dict[str, Float[Array, " n_pre
     return arrived
 
 
-def write_history(state: NetworkState, outputs: dict[str, Float[Array, " n"]]) -> dict[str, Float[Array, "ring n"]]:
+def write_history(state: NetworkState, outputs: dict[str, Array]) -> dict[str, Array]:
     """The rings with this step's outputs in slot `step % length`."""
     return {
         name: ring.at[state.step % ring.shape[0]].set(outputs[name].astype(ring.dtype))

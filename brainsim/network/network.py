@@ -9,7 +9,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..dynamics import COBA, AbstractCurrentInput, AbstractEventInput, SpikeTimes
+from ..dynamics import COBA, AbstractCurrentInput, AbstractEventInput
 from ..dynamics.streams import SpikeSource, StreamedCurrent, ValueSource
 from ..ops import CSR, ELL, Dense, Procedural
 from .emission import emits

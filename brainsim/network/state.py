@@ -3,7 +3,7 @@
 from typing import Any
 
 import equinox as eqx
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, Float, Int
 
 
 class PopulationState(eqx.Module):
@@ -54,7 +54,7 @@ class NetworkState(eqx.Module):
     populations: dict[str, PopulationState]
     projections: dict[str, ProjectionState]
     inputs: tuple[InputState, ...]
-    history: dict[str, Float[Array, "ring n"]]
+    history: dict[str, Array]
 
 
 class StepRecord(eqx.Module):
@@ -65,6 +65,6 @@ class StepRecord(eqx.Module):
     slow path ran); `finite` per population (its state is free of NaN/Inf).
     """
 
-    outputs: dict[str, Float[Array, " n"]]
-    overflow: dict[str, Bool[Array, ""]]
-    finite: dict[str, Bool[Array, ""]]
+    outputs: dict[str, Array]
+    overflow: dict[str, Array]
+    finite: dict[str, Array]

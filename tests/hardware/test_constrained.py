@@ -10,7 +10,7 @@ import brainsim.hardware as hw
 
 @pytest.fixture(scope="module")
 def coba_runs():
-    net = bs.models.COBA(n=1000, key=jax.random.key(0))
+    net = bs.models.COBANetwork(n=1000, key=jax.random.key(0))
     r8 = hw.constrained_simulation(net, hw.Chip.loihi(), 300.0, 0.1, key=jax.random.key(1), weight_bits=8)
     r1 = hw.constrained_simulation(
         net, hw.Chip.loihi(), 300.0, 0.1, key=jax.random.key(1), weight_bits=1, ideal=r8.ideal
@@ -48,18 +48,18 @@ def test_identical_runs_have_no_divergence(coba_runs):
 
 
 def test_clocked_chip_adds_tick_delay_and_it_is_applied():
-    net = bs.models.COBA(n=200, key=jax.random.key(0))
+    net = bs.models.COBANetwork(n=200, key=jax.random.key(0))
     graph = hw.from_network(net, rates=10.0)
     mapping = hw.map_network(graph, hw.Chip.spinnaker(), "pacman", seed=0)
     extra = hw.noc_extra_delay(net, mapping, 0.1)
     assert set(extra.values()) == {9}  # 1 ms tick at 0.1 ms steps: 10 steps instead of 1
     delayed = hw.add_noc_delay(net, extra)
-    assert [p.delay for p in delayed.projections] == [10, 10, 10, 10]
+    assert [p.delay_steps for p in delayed.projections] == [10, 10, 10, 10]
     assert delayed.history_lengths() == {"E": 10, "I": 10}
 
 
 def test_fan_in_limit_drops_the_weakest():
-    net = bs.models.COBA(n=200, key=jax.random.key(0))
+    net = bs.models.COBANetwork(n=200, key=jax.random.key(0))
     sg = net.synapse_graph()
     pre, post, _, _ = sg.global_edges()
     fan_in = np.bincount(post, minlength=sg.n_neurons)
@@ -80,7 +80,7 @@ def test_fan_in_limit_drops_the_weakest():
 
 
 def test_bad_arguments():
-    net = bs.models.COBA(n=100, key=jax.random.key(0))
+    net = bs.models.COBANetwork(n=100, key=jax.random.key(0))
     with pytest.raises(ValueError, match="`bits` must be an integer in \\[1, 32\\]"):
         hw.quantise_weights(net, 0)
     with pytest.raises(ValueError, match="`max_fan_in` must be an integer >= 1"):

@@ -58,7 +58,7 @@ class RateUnit(AbstractValueNeuron[RateState], AbstractLinearInState[RateState])
         """All units at 0 Hz."""
         return RateState(r=jnp.zeros(n))
 
-    def gain(self, current: Float[Array, " n"]) -> Float[Array, " n"]:
+    def gain(self, current: Float[Array, "*n"]) -> Float[Array, "*n"]:
         """$F(I)$, Hz, for an input current `current` (pA)."""
         return self.r_max * jax.nn.sigmoid((current - self.theta) / self.sigma)
 

@@ -43,12 +43,12 @@ def test_heterogeneous_parameter_shape_checked():
 
 
 def test_bad_delay_and_neuron_types():
-    with pytest.raises(ValueError, match="`delay` must be an integer >= 1"):
-        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=0)
+    with pytest.raises(ValueError, match="`delay_steps` must be an integer >= 1"):
+        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay_steps=0)
     with pytest.raises(TypeError, match="`neuron` of population `A`"):
         bs.Population("A", 3, bs.ExponentialSynapse())
-    with pytest.raises(TypeError, match="`delay` must be an integer"):
-        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay=1.5)
+    with pytest.raises(TypeError, match="`delay_steps` must be an integer"):
+        bs.Projection("A", "A", bs.OneToOne(weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), delay_steps=1.5)
 
 
 @pytest.mark.parametrize("delay", [1, 2, 5])
@@ -76,7 +76,7 @@ def test_spike_arrives_after_exactly_delay_steps(delay):
                 bs.OneToOne(weight=1000.0),
                 bs.ExponentialSynapse(tau=1e6),
                 bs.CUBA(),
-                delay=delay,
+                delay_steps=delay,
             )
         ],
         [source],
@@ -92,7 +92,7 @@ def test_spike_arrives_after_exactly_delay_steps(delay):
 
 
 def test_synapse_graph_matches_connectivity():
-    net = bs.models.COBA(n=500, key=jr.key(0))
+    net = bs.models.COBANetwork(n=500, key=jr.key(0))
     graph = net.synapse_graph()
     assert graph.population_names == ("E", "I") and graph.population_sizes == (400, 100)
     pre, post, weight, delay = graph.global_edges()
@@ -133,7 +133,7 @@ def test_per_synapse_delays_arrive_after_exactly_their_delay(max_delay):
         ],
         [
             bs.Projection(
-                "A", "B", conn, bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay=delays, max_delay=max_delay
+                "A", "B", conn, bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay_steps=delays, max_delay_steps=max_delay
             )
         ],
         [_one_spike_at(spike_step)],
@@ -153,7 +153,7 @@ def test_delays_longer_than_the_buffer_are_rejected():
             [_pop("A", 1), _pop("B", 2)],
             [
                 bs.Projection(
-                    "A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay=np.array([2, 7]), max_delay=4
+                    "A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay_steps=np.array([2, 7]), max_delay_steps=4
                 )
             ],
             key=jr.key(0),
@@ -161,7 +161,7 @@ def test_delays_longer_than_the_buffer_are_rejected():
     with pytest.raises(ValueError, match=r"delays must be in \[1, "):
         bs.Network(
             [_pop("A", 1), _pop("B", 2)],
-            [bs.Projection("A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay=np.array([0, 1]))],
+            [bs.Projection("A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay_steps=np.array([0, 1]))],
             key=jr.key(0),
         )
 
@@ -192,7 +192,7 @@ def test_network_with_uniform_delays_runs_and_reports_them():
                 bs.FixedProbability(0.05, weight=0.5),
                 bs.ExponentialSynapse(),
                 bs.COBA(e_rev=0.0),
-                delay=bs.UniformDelay(1, 15),
+                delay_steps=bs.UniformDelay(1, 15),
             )
         ],
         key=jr.key(0),
@@ -200,4 +200,4 @@ def test_network_with_uniform_delays_runs_and_reports_them():
     result = bs.simulate(net, 50.0, key=jr.key(1))
     assert float(result.rates["E"]) > 0
     delay = net.synapse_graph().projections[0].delay
-    assert delay.min() == 1 and delay.max() == 15 and net.projections[0].delay == 15
+    assert delay.min() == 1 and delay.max() == 15 and net.projections[0].max_delay_steps == 15
