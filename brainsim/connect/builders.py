@@ -4,8 +4,8 @@ A rule knows neither population: `rule.build(n_pre, n_post, key=key)` returns a 
 `brainsim.ops` (`CSR`, `ELL` or `Dense`). Building runs on the host in NumPy, vectorised and in
 O(synapses) time and memory, seeded from `key`: the same key gives identical arrays, and it is
 not traceable (the number of synapses depends on the draw). Weights are homogeneous, stored as
-one float32 scalar in the receiving synapse's unit (nS or pA); only `FromArrays` takes
-per-synapse weights.
+one scalar in the receiving synapse's unit (nS or pA): a Python number becomes the default float
+dtype (float32; float64 under x64); only `FromArrays` takes per-synapse weights.
 
 `allow_self_connections=False` removes the pairs $i \to i$, which is what it means when a
 projection goes from a population to itself; the rule cannot tell, so the caller decides.
@@ -21,8 +21,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from .._validation import require_in_range, require_nonnegative_int, require_positive_int
-from ..ops.formats import CSR, ELL, AbstractConnectivity, Dense
+from .._validation import _concrete, require_in_range, require_nonnegative_int, require_positive_int
+from ..ops import CSR, ELL, AbstractConnectivity, Dense
+from ..ops._base import default_float_dtype
 from ._sampling import bernoulli_csr, distinct_per_row, indptr_from_rows, transpose_rows
 
 
@@ -48,9 +49,10 @@ class AbstractConnectivityRule(eqx.Module):
 
 
 def _as_weight(weight) -> Array:
-    """A weight as an array; a Python number becomes a float32 scalar."""
+    """A weight as an array; a Python number becomes a scalar of the default float dtype."""
     if isinstance(weight, int | float) and not isinstance(weight, bool):
-        return jax.device_put(np.float32(weight))  # compiles nothing, unlike `jnp.asarray`
+        # `device_put` compiles nothing, unlike `jnp.asarray`.
+        return jax.device_put(np.asarray(weight, default_float_dtype()))
     if isinstance(weight, np.ndarray | np.generic):
         return jax.device_put(weight)
     return jnp.asarray(weight)
@@ -242,10 +244,16 @@ class AllToAll(AbstractConnectivityRule):
 
     def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> Dense:
         n_pre, n_post = _sizes(n_pre, n_post)
-        weights = jnp.full((n_pre, n_post), self.weight)
+        weight = _concrete(self.weight)
+        if weight is None:  # a traced weight (rule built under jit)
+            weights = jnp.full((n_pre, n_post), self.weight)
+            if not self.allow_self_connections:
+                weights = jnp.where(jnp.eye(n_pre, n_post, dtype=bool), 0.0, weights)
+            return Dense(weights)
+        weights = np.full((n_pre, n_post), weight)  # on the host: nothing compiled
         if not self.allow_self_connections:
-            weights = jnp.where(jnp.eye(n_pre, n_post, dtype=bool), 0.0, weights)
-        return Dense(weights)
+            np.fill_diagonal(weights, 0)
+        return Dense(jax.device_put(weights))
 
 
 class FromArrays(AbstractConnectivityRule):

@@ -1,29 +1,31 @@
 """Per-synapse transmission delays (integer time steps), drawn for a built connectivity.
 
-A delay rule's `draw(conn, *, key)` returns an int32 array shaped like the format's synapses
-(`(nnz,)` for `CSR`, `(n_pre, k)` for `ELL`); `Projection(..., delay=rule)` stores it and the
-network buffers contributions per postsynaptic neuron (`brainsim.ops.event_scatter_delayed`).
+A delay rule's `draw(conn, *, key)` returns an int32 NumPy array shaped like the format's
+synapses (`(nnz,)` for `CSR`, `(n_pre, k)` for `ELL`: `brainsim.ops.stored_synapses`); a
+`Projection` stores it and the network buffers contributions per postsynaptic neuron
+(`brainsim.ops.event_scatter_delayed`). Drawing runs on the host in NumPy, O(synapses), and
+compiles nothing (an eager `jax.random` draw would compile once per synapse count).
 """
 
 import abc
 
 import equinox as eqx
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._validation import require_positive, require_positive_int
-from ..ops.delayed import synapse_endpoints
-from ..ops.formats import AbstractConnectivity
+from ..ops import AbstractConnectivity, stored_synapses
+from .builders import _numpy_rng
 
 
 class AbstractDelayRule(eqx.Module):
     """Draws one delay (steps, >= 1) per synapse of a connectivity."""
 
     @abc.abstractmethod
-    def draw(self, conn: AbstractConnectivity, *, key: PRNGKeyArray) -> Int[Array, "..."]:
-        """Delays in steps, int32, shaped like `conn`'s stored synapses."""
+    def draw(self, conn: AbstractConnectivity, *, key: PRNGKeyArray) -> Int[np.ndarray, "..."]:
+        """Delays in steps, int32, shaped like `conn`'s stored synapses (`stored_synapses`);
+        the same key always gives identical delays."""
 
 
 class ConstantDelay(AbstractDelayRule):
@@ -35,8 +37,8 @@ class ConstantDelay(AbstractDelayRule):
         require_positive_int("steps", self.steps)
 
     def draw(self, conn, *, key):
-        pre, _ = synapse_endpoints(conn)
-        return jnp.full(pre.shape, self.steps, jnp.int32)
+        _, _, valid = stored_synapses(conn)
+        return np.full(valid.shape, self.steps, np.int32)
 
 
 class UniformDelay(AbstractDelayRule):
@@ -52,8 +54,8 @@ class UniformDelay(AbstractDelayRule):
             raise ValueError(f"`high` must be >= `low`; got low={self.low}, high={self.high}.")
 
     def draw(self, conn, *, key):
-        pre, _ = synapse_endpoints(conn)
-        return jr.randint(key, pre.shape, self.low, self.high + 1, dtype=jnp.int32)
+        _, _, valid = stored_synapses(conn)
+        return _numpy_rng(key).integers(self.low, self.high, size=valid.shape, dtype=np.int32, endpoint=True)
 
 
 class DistanceDelay(AbstractDelayRule):
@@ -87,10 +89,9 @@ class DistanceDelay(AbstractDelayRule):
                     f"`{name}` must have {expected} rows to match the connectivity; got "
                     f"{np.shape(getattr(self, name))[0]}."
                 )
-        pre, post = synapse_endpoints(conn)
-        post_positions = jnp.concatenate(  # ELL padding (post == n_post) gets a dummy position
-            [jnp.asarray(self.post_positions), jnp.zeros((1, self.post_positions.shape[1]))]
-        )
-        distance = jnp.linalg.norm(jnp.asarray(self.pre_positions)[pre] - post_positions[post], axis=-1)
-        steps = jnp.ceil(distance / self.distance_per_step).astype(jnp.int32)
-        return jnp.maximum(steps, self.minimum)
+        pre, post, valid = stored_synapses(conn)
+        pre_positions, post_positions = np.asarray(self.pre_positions), np.asarray(self.post_positions)
+        post = np.where(valid, post, 0)  # padding slots: any position, the delay is unused
+        distance = np.linalg.norm(pre_positions[pre] - post_positions[post], axis=-1)
+        steps = np.ceil(distance / self.distance_per_step).astype(np.int32)
+        return np.maximum(steps, np.int32(self.minimum))

@@ -14,10 +14,13 @@ as in `event_matvec`; plain JAX scatters, so gradients reach weights and spikes 
 import functools as ft
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .event import _active_rows, _smallest_fitting
-from .formats import CSR, ELL, AbstractConnectivity, _csr_rows
+from ._base import AbstractConnectivity, stored_synapses
+from ._compaction import active_rows, smallest_fitting
+from .csr import CSR, _csr_rows, _row_slots
+from .ell import ELL
 
 
 @ft.singledispatch
@@ -52,12 +55,8 @@ def _(conn: CSR, spikes, delays, ring, step):
         return ring
 
     def sparse(indptr, indices, weights, delays, spikes, *, size):
-        rows, valid = _active_rows(spikes, size)
-        start = indptr[rows]
-        length = jnp.where(valid, indptr[rows + 1] - start, 0)
-        offset = jnp.arange(conn.max_row_length, dtype=jnp.int32)
-        in_row = offset[None, :] < length[:, None]
-        synapse = jnp.where(in_row, start[:, None] + offset[None, :], 0)
+        rows, valid = active_rows(spikes, size)
+        synapse, in_row = _row_slots(indptr, rows, valid, conn.max_row_length)
         post = jnp.where(in_row, indices[synapse], conn.n_post)  # n_post: dropped
         w = weights if weights.ndim == 0 else weights[synapse]
         contributions = jnp.broadcast_to(spikes[rows][:, None] * w, post.shape)
@@ -69,7 +68,7 @@ def _(conn: CSR, spikes, delays, ring, step):
         return _add(ring, step, delays, indices, contributions)
 
     operands = (conn.indptr, conn.indices, weights, delays, spikes)
-    return _smallest_fitting(spikes, conn.max_active, sparse, exact, *operands)
+    return smallest_fitting(spikes, conn.max_active, sparse, exact, *operands)
 
 
 @event_scatter_delayed.register(ELL)
@@ -78,7 +77,7 @@ def _(conn: ELL, spikes, delays, ring, step):
     weights, spikes = conn.weights.astype(dtype), spikes.astype(dtype)
 
     def sparse(targets, weights, delays, spikes, *, size):
-        rows, valid = _active_rows(spikes, size)
+        rows, valid = active_rows(spikes, size)
         post = jnp.where(valid[:, None], targets[rows], conn.n_post)
         w = weights if weights.ndim == 0 else weights[rows]
         contributions = jnp.broadcast_to(spikes[rows][:, None] * w, post.shape)
@@ -88,7 +87,7 @@ def _(conn: ELL, spikes, delays, ring, step):
         contributions = jnp.broadcast_to(spikes[:, None] * weights, targets.shape)
         return _add(ring, step, delays, targets, contributions)
 
-    return _smallest_fitting(spikes, conn.max_active, sparse, exact, conn.targets, weights, delays, spikes)
+    return smallest_fitting(spikes, conn.max_active, sparse, exact, conn.targets, weights, delays, spikes)
 
 
 def _add(ring, step, delays, post, contributions):
@@ -97,25 +96,13 @@ def _add(ring, step, delays, post, contributions):
     return ring.at[slot.ravel(), post.ravel()].add(contributions.ravel(), mode="drop")
 
 
-def synapse_endpoints(conn: AbstractConnectivity) -> tuple[Int[Array, "..."], Int[Array, "..."]]:
-    """`(pre, post)` of every stored synapse, shaped like the format's synapses (padding
-    included for `ELL`, where `post == n_post`)."""
-    return _endpoints(conn)
-
-
-@ft.singledispatch
-def _endpoints(conn):
-    raise NotImplementedError(
-        f"per-synapse delays are supported for `CSR` and `ELL`; got {type(conn).__name__}."
-    )
-
-
-@_endpoints.register(CSR)
-def _(conn: CSR):
-    return _csr_rows(conn.indptr, conn.indices.shape[0]), conn.indices
-
-
-@_endpoints.register(ELL)
-def _(conn: ELL):
-    pre = jnp.broadcast_to(jnp.arange(conn.n_pre, dtype=jnp.int32)[:, None], conn.targets.shape)
-    return pre, conn.targets
+def synapse_endpoints(conn: AbstractConnectivity) -> tuple[Int[np.ndarray, "..."], Int[np.ndarray, "..."]]:
+    """`(pre, post)` of every stored synapse slot, in the format's stored layout (padding
+    included for `ELL`, where `post == n_post`). Kept for old imports: use `stored_synapses`,
+    which also returns which slots are synapses."""
+    if not isinstance(conn, CSR | ELL):
+        raise NotImplementedError(
+            f"per-synapse delays are supported for `CSR` and `ELL`; got {type(conn).__name__}."
+        )
+    pre, post, _ = stored_synapses(conn)
+    return pre, post

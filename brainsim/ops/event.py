@@ -28,11 +28,14 @@ import functools as ft
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from . import _native
-from .formats import CSR, ELL, AbstractConnectivity, Dense, _csr_rows
+from ._base import AbstractConnectivity
+from ._compaction import active_rows, overflows, smallest_fitting
+from .csr import CSR, _csr_rows, _row_slots
+from .dense import Dense
+from .ell import ELL
 
 KERNELS = ("auto", "reference", "native", "pallas")
 """`kernel=` choices of `event_matvec`: `"auto"` (the native CPU kernel where it is built and the
@@ -43,9 +46,6 @@ Pallas interpret mode elsewhere, which is slow and meant for testing).
 
 `"auto"` never picks `"pallas"`: on GPU it takes the reference, because the Pallas kernel has
 not been measured to beat the XLA reference there (`benchmarks/gpu_event.py` measures it)."""
-
-_BLOCK = 64  # spikes per block in the active-row compaction
-
 
 @ft.singledispatch
 def event_matvec(
@@ -101,7 +101,7 @@ def _(conn: Dense, spikes):
 @active_count_exceeds_buffer.register(CSR)
 @active_count_exceeds_buffer.register(ELL)
 def _(conn, spikes):
-    return _n_active(spikes) > conn.max_active
+    return overflows(spikes, conn.max_active)
 
 
 @event_matvec.register(Dense)
@@ -183,75 +183,13 @@ def _pallas_event():
     return pallas_event
 
 
-# -- active-row compaction -----------------------------------------------------------------------
-
-
-def _active_mask(spikes: Float[Array, "*batch n"]) -> Bool[Array, " n"]:
-    """Presynaptic neurons with a nonzero entry in any batch element."""
-    return jnp.any(spikes != 0, axis=tuple(range(spikes.ndim - 1)))
-
-
-def _n_active(spikes: Float[Array, "*batch n"]) -> Int[Array, ""]:
-    return jnp.sum(_active_mask(spikes), dtype=jnp.int32)
-
-
-def _buffer_sizes(max_active: int) -> tuple[int, ...]:
-    """Row-buffer sizes, ascending: `max_active`, `max_active // 4`, ... down to >= 8 rows."""
-    sizes = [max_active]
-    while sizes[-1] // 4 >= 8:
-        sizes.append(sizes[-1] // 4)
-    return tuple(reversed(sizes))
-
-
-def _smallest_fitting(spikes, max_active: int, sparse, exact, *operands):
-    """`sparse(*operands, size=s)` with the smallest buffer size `s` that holds every active
-    row, or `exact(*operands)` when more than `max_active` rows are active (`lax.switch`).
-
-    Gathering and scattering cost in proportion to the buffer, so a step with few spikes pays
-    for a small buffer, not for `max_active` rows.
-    """
-    sizes = _buffer_sizes(max_active)
-    branch = jnp.sum(_n_active(spikes) > jnp.asarray(sizes, jnp.int32))  # len(sizes): overflow
-    branches = [ft.partial(sparse, size=size) for size in sizes] + [exact]
-    return lax.switch(branch, branches, *operands)
-
-
-def _active_rows(
-    spikes: Float[Array, "*batch n"], size: int
-) -> tuple[Int[Array, " size"], Bool[Array, " size"]]:
-    """Indices of the first `size` nonzero entries of `spikes` (in order) and which are real.
-
-    Same result as `jnp.nonzero(spikes != 0, size=size)`, about 3x faster on CPU: the running
-    count is a small triangular matmul within blocks of 64 plus a cumsum over block totals, and
-    slot `b` is found by binary search for the first running count > b. With leading batch
-    dimensions: the rows active in any batch element.
-    """
-    n = spikes.shape[-1]
-    n_blocks = -(-n // _BLOCK)
-    mask = jnp.pad(_active_mask(spikes).astype(jnp.float32), (0, n_blocks * _BLOCK - n))
-    upper = jnp.triu(jnp.ones((_BLOCK, _BLOCK), jnp.float32))
-    within = jnp.matmul(
-        mask.reshape(n_blocks, _BLOCK), upper, precision=lax.Precision.HIGHEST
-    ).astype(jnp.int32)  # inclusive count inside each block, exact (<= 64)
-    totals = within[:, -1]
-    before = jnp.cumsum(totals, dtype=jnp.int32) - totals
-    running = (within + before[:, None]).reshape(-1)
-    rows = jnp.searchsorted(running, jnp.arange(1, size + 1, dtype=jnp.int32), method="scan")
-    valid = rows < n
-    return jnp.minimum(rows, n - 1).astype(jnp.int32), valid
-
-
 # -- CSR -----------------------------------------------------------------------------------------
 
 
 def _csr_sparse(indptr, indices, weights, spikes, *, n_post, size, max_row_length):
     """Gather the active rows into a `(size, max_row_length)` buffer, one scatter-add."""
-    rows, valid = _active_rows(spikes, size)
-    start = indptr[rows]
-    length = jnp.where(valid, indptr[rows + 1] - start, 0)
-    offset = jnp.arange(max_row_length, dtype=jnp.int32)
-    in_row = offset[None, :] < length[:, None]
-    slot = jnp.where(in_row, start[:, None] + offset[None, :], 0)
+    rows, valid = active_rows(spikes, size)
+    slot, in_row = _row_slots(indptr, rows, valid, max_row_length)
     post = jnp.where(in_row, indices[slot], n_post)  # n_post: dropped by the scatter
     row_spikes = spikes[..., rows][..., None]
     contributions = row_spikes * (weights if weights.ndim == 0 else _lead(weights[slot], row_spikes))
@@ -269,7 +207,7 @@ def _csr_all(indptr, indices, weights, spikes, *, n_post):
 def _csr_matvec(indptr, indices, weights, spikes, n_post, max_active, max_row_length, impl):
     sparse = ft.partial(_csr_sparse, n_post=n_post, max_row_length=max_row_length)
     exact = ft.partial(_csr_all, n_post=n_post)
-    reference = lambda *ops: _smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
+    reference = lambda *ops: smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
     kernel = lambda *ops: _native.csr_event_matvec_call(*ops, n_post)  # noqa: E731
     pallas = lambda *ops: _pallas_event().csr_event_matvec(*ops, n_post, max_row_length)  # noqa: E731
     return _dispatch(impl, kernel, pallas, reference, indptr, indices, weights, spikes)
@@ -317,7 +255,7 @@ def _sum_batch(values, rank: int):
 
 def _ell_sparse(targets, weights, spikes, *, n_post, size):
     """Gather the active rows into a `(size, k)` buffer, one scatter-add."""
-    rows, valid = _active_rows(spikes, size)
+    rows, valid = active_rows(spikes, size)
     post = jnp.where(valid[:, None], targets[rows], n_post)  # n_post: dropped by the scatter
     row_spikes = spikes[..., rows][..., None]
     contributions = row_spikes * (weights if weights.ndim == 0 else _lead(weights[rows], row_spikes))
@@ -334,7 +272,7 @@ def _ell_all(targets, weights, spikes, *, n_post):
 def _ell_matvec(targets, weights, spikes, n_post, max_active, impl):
     sparse = ft.partial(_ell_sparse, n_post=n_post)
     exact = ft.partial(_ell_all, n_post=n_post)
-    reference = lambda *ops: _smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
+    reference = lambda *ops: smallest_fitting(ops[-1], max_active, sparse, exact, *ops)  # noqa: E731
     kernel = lambda *ops: _native.ell_event_matvec_call(*ops, n_post)  # noqa: E731
     pallas = lambda *ops: _pallas_event().ell_event_matvec(*ops, n_post)  # noqa: E731
     return _dispatch(impl, kernel, pallas, reference, targets, weights, spikes)

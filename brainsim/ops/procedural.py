@@ -50,15 +50,17 @@ from .._validation import (
     require_positive_int,
 )
 from . import _native
-from .event import (
-    _active_rows,
-    _lead,
-    _select_kernel,
-    _smallest_fitting,
-    active_count_exceeds_buffer,
-    event_matvec,
+from ._base import (
+    AbstractConnectivity,
+    default_max_active,
+    n_synapses,
+    scale_weights,
+    stored_synapses,
+    stored_weights,
+    to_dense,
 )
-from .formats import AbstractConnectivity, default_max_active, n_synapses, scale_weights, to_coo, to_dense
+from ._compaction import active_rows, overflows, smallest_fitting
+from .event import _lead, _select_kernel, active_count_exceeds_buffer, event_matvec
 
 _EXACT_BLOCK_ROWS = 1024
 _NOISE_COUNTER = np.uint32(0x80000000)  # pair counters of the weight noise: (i, 2^31 + q)
@@ -236,7 +238,7 @@ def _matvec(conn_and_spikes, native: bool):
         weight = conn.weight.astype(spikes.dtype)
         counts = conn.counts_operand()
         return _native.procedural_event_matvec_call(conn.key_words, counts, weight, spikes, conn.n_post)
-    return _smallest_fitting(spikes, conn.max_active, _sparse, _exact, conn, spikes)
+    return smallest_fitting(spikes, conn.max_active, _sparse, _exact, conn, spikes)
 
 
 @_matvec.def_fwd
@@ -292,7 +294,7 @@ def _row_sums(conn: Procedural, g):
 
 def _sparse(conn: Procedural, spikes, *, size):
     """Regenerate the (at most `size`) active rows and scatter them: one scatter-add."""
-    rows, valid = _active_rows(spikes, size)
+    rows, valid = active_rows(spikes, size)
     targets, weights = conn.rows(rows)
     targets = jnp.where(valid[:, None], targets, conn.n_post)
     row_spikes = spikes[..., rows][..., None]
@@ -328,25 +330,29 @@ def _scatter_add(y, targets, values):
 
 @active_count_exceeds_buffer.register(Procedural)
 def _(conn: Procedural, spikes):
-    return jnp.sum(spikes != 0) > conn.max_active
+    return overflows(spikes, conn.max_active)
 
 
-def _all_rows(conn: Procedural) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`(pre, post, weight)` of every synapse, regenerated in blocks (for small networks)."""
+def _regenerated(conn: Procedural, weights: bool) -> np.ndarray:
+    """Targets (or weights) of every row, shape `(n_pre, max_row_length)`, regenerated in blocks
+    of rows (for small networks: the whole table is materialised)."""
     parts = []
     for start in range(0, conn.n_pre, _EXACT_BLOCK_ROWS):
         rows = jnp.arange(start, min(start + _EXACT_BLOCK_ROWS, conn.n_pre))
-        targets, weights = (np.asarray(a) for a in conn.rows(rows))
-        real = targets < conn.n_post
-        pre = np.broadcast_to(np.asarray(rows)[:, None], targets.shape)
-        parts.append((pre[real], targets[real], weights[real]))
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+        parts.append(np.asarray(conn.rows(rows)[1] if weights else conn.targets(rows)))
+    return np.concatenate(parts)
 
 
-@to_coo.register(Procedural)
+@stored_synapses.register(Procedural)
 def _(conn: Procedural):
-    pre, post, weight = _all_rows(conn)
-    return pre.astype(np.int32), post.astype(np.int32), weight
+    targets = _regenerated(conn, weights=False)
+    pre = np.broadcast_to(np.arange(conn.n_pre, dtype=np.int32)[:, None], targets.shape)
+    return pre, targets.astype(np.int32, copy=False), targets < conn.n_post
+
+
+@stored_weights.register(Procedural)
+def _(conn: Procedural):
+    return conn.weight if conn.homogeneous else _regenerated(conn, weights=True)
 
 
 @to_dense.register(Procedural)
