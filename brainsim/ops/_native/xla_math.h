@@ -13,7 +13,10 @@
 // These are copies, not specifications: a JAX/XLA release that changes its exp or its FMA
 // contraction breaks the bit-identity of the fused and generic engines. tests/test_fused_canary.py
 // compares them with jax's jit-compiled float32 exp and exponential-Euler update (through the
-// ctypes entries at the end of network_kernels.cc) and says what changed.
+// ctypes entries at the end of network_kernels.cc) and says what changed. Even with jax 0.10.2
+// the copy of Exp is exact only for |x| < ln(2)/2 (n = 0, which covers the LIF exponent a dt):
+// beyond it 0.2% of inputs are 1 ulp (near overflow up to 5 ulp) from XLA's, and XLA flushes
+// subnormal results to zero; the canary's docstring has the figures.
 #ifndef BRAINSIM_OPS_NATIVE_XLA_MATH_H_
 #define BRAINSIM_OPS_NATIVE_XLA_MATH_H_
 
