@@ -25,7 +25,11 @@ import brainsim as bs
 
 
 def run(model, n, duration_s, in_degree, repeats, seed, procedural=False, engine="auto"):
-    builders = {"coba": bs.models.COBANetwork, "cuba": bs.models.CUBANetwork, "cobahh": bs.models.COBAHHNetwork}
+    builders = {
+        "coba": bs.models.COBANetwork,
+        "cuba": bs.models.CUBANetwork,
+        "cobahh": bs.models.COBAHHNetwork,
+    }
     key_net, key_sim = jr.split(jr.key(seed))
     start = time.perf_counter()
     extra = {"procedural": True} if procedural else {}

@@ -28,8 +28,8 @@ from .dynamics import (
     CUBA as CUBA,
     LIF as LIF,
     AbstractCurrentInput as AbstractCurrentInput,
-    AbstractEventInput as AbstractEventInput,
     AbstractDynamics as AbstractDynamics,
+    AbstractEventInput as AbstractEventInput,
     AbstractLinearInState as AbstractLinearInState,
     AbstractLinearSynapse as AbstractLinearSynapse,
     AbstractNeuron as AbstractNeuron,
@@ -51,14 +51,14 @@ from .dynamics import (
     ExponentialSynapse as ExponentialSynapse,
     ExponentialSynapseState as ExponentialSynapseState,
     FastSigmoid as FastSigmoid,
-    NormalizedSuperSpike as NormalizedSuperSpike,
     HodgkinHuxley as HodgkinHuxley,
     HodgkinHuxleyState as HodgkinHuxleyState,
-    Izhikevich as Izhikevich,
     InstantaneousSynapse as InstantaneousSynapse,
     InstantaneousSynapseState as InstantaneousSynapseState,
+    Izhikevich as Izhikevich,
     IzhikevichState as IzhikevichState,
     LIFState as LIFState,
+    NormalizedSuperSpike as NormalizedSuperSpike,
     PoissonInput as PoissonInput,
     RateState as RateState,
     RateUnit as RateUnit,
@@ -72,7 +72,11 @@ from .dynamics import (
     spike_fn as spike_fn,
 )
 from .fused import FusedPlan as FusedPlan, fused_plan as fused_plan
-from .graph import ProjectionGraph as ProjectionGraph, SynapseGraph as SynapseGraph, synapse_graph as synapse_graph
+from .graph import (
+    ProjectionGraph as ProjectionGraph,
+    SynapseGraph as SynapseGraph,
+    synapse_graph as synapse_graph,
+)
 from .integrate import (
     AbstractStepper as AbstractStepper,
     DiffraxStepper as DiffraxStepper,

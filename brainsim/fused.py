@@ -489,7 +489,8 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
     offset, h_offset = 0, 0
     for q, pop in enumerate(pops):
         sl = slice(offset, offset + pop.n)
-        populations[pop.name] = PopulationState(LIFState(v=v[sl], refractory=ref[sl]), state.populations[pop.name].solver)
+        neuron = LIFState(v=v[sl], refractory=ref[sl])
+        populations[pop.name] = PopulationState(neuron, state.populations[pop.name].solver)
         if plan.record:
             spikes[pop.name] = raster[:, sl] != 0
         count[pop.name] = counts[:, q]

@@ -1,7 +1,8 @@
 """A network's synapse graph as plain NumPy arrays, for analysis and hardware mapping.
 
-`synapse_graph(network, state)` (also `Network.synapse_graph(state)`) returns a `SynapseGraph`; code that reads it (the hardware mapper,
-partitioners, analysis) never touches simulation internals.
+`synapse_graph(network, state)` (also `Network.synapse_graph(state)`) returns a `SynapseGraph`;
+code that reads it (the hardware mapper, partitioners, analysis) never touches simulation
+internals.
 """
 
 from dataclasses import dataclass

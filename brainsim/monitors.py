@@ -84,7 +84,9 @@ class StateMonitor(AbstractMonitor):
     def check(self, network) -> None:
         names = [p.name for p in network.populations] + [p.name for p in network.projections]
         if self.target not in names:
-            raise ValueError(f"monitor `{self.name}`: unknown population or projection `{self.target}`; known: {names}.")
+            raise ValueError(
+                f"monitor `{self.name}`: unknown population or projection `{self.target}`; known: {names}."
+            )
         state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
         if self.target in state.populations:
             component = state.populations[self.target].neuron
@@ -96,7 +98,9 @@ class StateMonitor(AbstractMonitor):
             component = state.projections[self.target].synapse
         if component is not None and self.variable not in getattr(component, "__dataclass_fields__", {}):
             fields = list(getattr(component, "__dataclass_fields__", {}))
-            raise ValueError(f"unknown monitor variable `{self.variable}` of `{self.target}`; its state has {fields}.")
+            raise ValueError(
+                f"unknown monitor variable `{self.variable}` of `{self.target}`; its state has {fields}."
+            )
         size = jax.eval_shape(StateMonitor(self.target, self.variable).sample, state).shape[0]
         if self.indices is not None and any(i < 0 or i >= size for i in self.indices):
             raise ValueError(

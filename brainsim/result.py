@@ -139,7 +139,11 @@ class SimulationResult(eqx.Module):
     @property
     def values(self) -> Records:
         """Per recorded value population, its output every `value_every` steps, `(n_samples, n)`."""
-        return Records(self.value_samples, "value record", "Values are recorded for value populations in `record_values`.")
+        return Records(
+            self.value_samples,
+            "value record",
+            "Values are recorded for value populations in `record_values`.",
+        )
 
     @property
     def traces(self) -> Records:

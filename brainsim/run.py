@@ -98,7 +98,11 @@ def run(
     dt, n_steps = check_time(duration, dt)
     monitors, recorded, data = check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record)
     if checkpoint_every is not None:
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        if (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or checkpoint_every < 1
+        ):
             raise ValueError(f"`checkpoint_every` must be an integer >= 1; got {checkpoint_every!r}.")
         if n_steps % checkpoint_every:
             raise ValueError(
@@ -193,7 +197,9 @@ def check_time(duration, dt) -> tuple[float, int]:
     """`(dt, n_steps)` from a duration and step in ms."""
     for name, value in (("duration", duration), ("dt", dt)):
         if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-            raise TypeError(f"`{name}` must be a number of ms (a Python float, static); got {type(value).__name__}.")
+            raise TypeError(
+                f"`{name}` must be a number of ms (a Python float, static); got {type(value).__name__}."
+            )
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"`{name}` must be > 0 ms; got {value}.")
     ratio = duration / dt
@@ -253,7 +259,9 @@ def check_inputs(network, inputs, n_steps: int) -> dict:
     expected = network.streams()
     inputs = {} if inputs is None else inputs
     if not isinstance(inputs, dict):
-        raise TypeError(f"`inputs` must be a dict of arrays with a leading time axis; got {type(inputs).__name__}.")
+        raise TypeError(
+            f"`inputs` must be a dict of arrays with a leading time axis; got {type(inputs).__name__}."
+        )
     missing, unknown = set(expected) - set(inputs), set(inputs) - set(expected)
     if missing or unknown:
         raise ValueError(

@@ -95,7 +95,9 @@ def simulate(
             "`jax.jit`/`grad`/`vmap`; use `bs.run(...)`, the pure function that returns arrays."
         )
     dt, n_steps = check_time(duration, dt)
-    record = check_populations(network, record_spikes, "`record_spikes`") if isinstance(network, Network) else ()
+    record = (
+        check_populations(network, record_spikes, "`record_spikes`") if isinstance(network, Network) else ()
+    )
     monitors, _, data = check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record)
     emissions = network.emissions()
     spike_pops = tuple(n for n in record if emissions[n] == "spikes")
@@ -183,7 +185,9 @@ def _choose_engine(engine, network, monitors, spike_pops, initial_state, key, da
         raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}.")
     if engine == "generic":
         return None
-    plan, reason = fused_plan(network, monitors, spike_pops, initial_state=initial_state, key=key, inputs=data)
+    plan, reason = fused_plan(
+        network, monitors, spike_pops, initial_state=initial_state, key=key, inputs=data
+    )
     if plan is None and engine == "fused":
         raise ValueError(f"`engine='fused'` does not apply to this simulation: {reason}.")
     return plan

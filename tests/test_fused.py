@@ -43,10 +43,12 @@ def _assert_same_state(a, b, atol=1e-5):
     assert int(a.step) == int(b.step)
     assert a.populations.keys() == b.populations.keys() and a.projections.keys() == b.projections.keys()
     for name in a.populations:
-        np.testing.assert_allclose(a.populations[name].neuron.v, b.populations[name].neuron.v, atol=atol, rtol=0)
-        np.testing.assert_allclose(a.populations[name].neuron.refractory, b.populations[name].neuron.refractory, atol=atol, rtol=0)
+        y_a, y_b = a.populations[name].neuron, b.populations[name].neuron
+        np.testing.assert_allclose(y_a.v, y_b.v, atol=atol, rtol=0)
+        np.testing.assert_allclose(y_a.refractory, y_b.refractory, atol=atol, rtol=0)
     for name in a.projections:
-        np.testing.assert_allclose(a.projections[name].synapse.g, b.projections[name].synapse.g, atol=atol, rtol=1e-6)
+        g_a, g_b = a.projections[name].synapse.g, b.projections[name].synapse.g
+        np.testing.assert_allclose(g_a, g_b, atol=atol, rtol=1e-6)
     assert a.history.keys() == b.history.keys()
     for name in a.history:
         np.testing.assert_array_equal(a.history[name], b.history[name])
@@ -231,7 +233,8 @@ def test_fused_refuses_a_field_missing_from_its_allow_list(coba, monkeypatch):
     p = coba.projections[0]
     plastic = bs.Network(
         coba.populations,
-        (bs.Projection(p.pre, p.post, p.connectivity, p.synapse, p.output, plastic=True),) + coba.projections[1:],
+        (bs.Projection(p.pre, p.post, p.connectivity, p.synapse, p.output, plastic=True),)
+        + coba.projections[1:],
         coba.inputs,
     )
     plan, reason = bs.fused_plan(plastic)
@@ -306,7 +309,8 @@ def test_same_key_same_spikes(coba):
     b = _run(coba, 10.0, "fused", key=jr.key(7))
     c = _run(coba, 10.0, "fused", key=jr.key(8))
     _assert_same_spikes(a, b)
-    assert not np.array_equal(a.final_state.populations["E"].neuron.v, c.final_state.populations["E"].neuron.v)
+    v_a, v_c = a.final_state.populations["E"].neuron.v, c.final_state.populations["E"].neuron.v
+    assert not np.array_equal(v_a, v_c)
 
 
 @needs_fused

@@ -33,8 +33,13 @@ def _network():
         for s in ("E", "I")
         for d in ("E", "I")
     ]
-    inputs = [bs.PoissonInput(t, 100, 10.0, 0.6, bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0)) for t in ("E", "I")]
-    return bs.Network([bs.Population("E", 200, lif), bs.Population("I", 50, lif)], projections, inputs, key=jr.key(42))
+    inputs = [
+        bs.PoissonInput(t, 100, 10.0, 0.6, bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0))
+        for t in ("E", "I")
+    ]
+    return bs.Network(
+        [bs.Population("E", 200, lif), bs.Population("I", 50, lif)], projections, inputs, key=jr.key(42)
+    )
 
 
 def _rate(net, theta, key, duration):

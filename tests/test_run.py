@@ -15,7 +15,15 @@ def _readout(n_in=8, n_out=4):
     """A data-fed spike source -> LIF readout, plus a streamed current."""
     return bs.Network(
         [bs.Population("digits", n_in, bs.SpikeSource()), bs.Population("out", n_out, bs.LIF())],
-        [bs.Projection("digits", "out", bs.Dense(jnp.full((n_in, n_out), 60.0)), bs.ExponentialSynapse(tau=5.0), bs.CUBA())],
+        [
+            bs.Projection(
+                "digits",
+                "out",
+                bs.Dense(jnp.full((n_in, n_out), 60.0)),
+                bs.ExponentialSynapse(tau=5.0),
+                bs.CUBA(),
+            )
+        ],
         [bs.StreamedCurrent("out", "bias")],
     )
 
@@ -38,7 +46,9 @@ def test_data_streams_through_the_scan_under_jit_and_vmap():
     single = jnp.stack([counts(x) for x in batch])
     np.testing.assert_array_equal(batched, single)
     assert batched[0] == 0 and batched[0] < batched[1] < batched[2]  # more input spikes, more output
-    host = bs.simulate(net, steps * 0.1, key=jr.key(0), inputs={"digits": np.asarray(batch[2]), "bias": bias}, chunk_steps=64)
+    host = bs.simulate(
+        net, steps * 0.1, key=jr.key(0), inputs={"digits": np.asarray(batch[2]), "bias": bias}, chunk_steps=64
+    )
     assert host.spike_counts["out"].sum() == int(single[2])  # chunked host driver, same data, same spikes
 
 
@@ -72,8 +82,15 @@ def test_nan_under_jit_raises_naming_the_population():
 def _drive_network(current):
     return bs.Network(
         [bs.Population("E", 200, bs.LIF())],
-        [bs.Projection("E", "E", bs.FixedInDegree(10, weight=0.5), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0))],
-        [bs.ConstantCurrent("E", current), bs.PoissonInput("E", 50, 20.0, 2.0, bs.ExponentialSynapse(), bs.COBA(e_rev=0.0))],
+        [
+            bs.Projection(
+                "E", "E", bs.FixedInDegree(10, weight=0.5), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0)
+            )
+        ],
+        [
+            bs.ConstantCurrent("E", current),
+            bs.PoissonInput("E", 50, 20.0, 2.0, bs.ExponentialSynapse(), bs.COBA(e_rev=0.0)),
+        ],
         key=jr.key(5),
     )
 
@@ -83,7 +100,9 @@ def test_grad_of_a_loss_on_rates_is_nonzero_with_the_sign_of_finite_differences(
         return bs.run(_drive_network(current), 100.0, key=jr.key(1)).rates["E"]
 
     grad = float(jax.grad(rate)(180.0))
-    numeric = float((rate(200.0) - rate(160.0)) / 40.0)  # Hz per pA, over a wide step: rates are piecewise constant
+    numeric = float(
+        (rate(200.0) - rate(160.0)) / 40.0
+    )  # Hz per pA, over a wide step: rates are piecewise constant
     assert numeric > 0 and grad > 0
 
 
@@ -107,7 +126,9 @@ def test_checkpointed_and_plain_runs_give_the_same_gradients():
     def loss(scale, checkpoint_every):
         net = _drive_network(150.0)
         net = eqx.tree_at(
-            lambda n: n.projections[0].connectivity, net, bs.ops.scale_weights(net.projections[0].connectivity, scale)
+            lambda n: n.projections[0].connectivity,
+            net,
+            bs.ops.scale_weights(net.projections[0].connectivity, scale),
         )
         result = bs.run(net, 20.0, key=jr.key(2), monitors=["E.v"], checkpoint_every=checkpoint_every)
         return jnp.mean(result.traces["E.v"]) + result.rates["E"]
@@ -136,26 +157,40 @@ def test_bad_arguments_name_what_is_wrong():
         bs.simulate(net, 1.0, key=0)
     state = net.init_state(key=jr.key(0))
     bad = eqx.tree_at(lambda s: s.populations["E"].neuron.v, state, jnp.zeros(3))
-    with pytest.raises(ValueError, match=r"initial_state\.populations\['E'\]\.neuron\.v` must have shape \(200,\)"):
+    with pytest.raises(
+        ValueError, match=r"initial_state\.populations\['E'\]\.neuron\.v` must have shape \(200,\)"
+    ):
         bs.simulate(net, 1.0, key=jr.key(0), initial_state=bad)
     with pytest.raises(ValueError, match=r"`rate` \* `dt` \* 1e-3 must be <= 1"):
         bs.simulate(
-            bs.Network([bs.Population("A", 2, bs.LIF())], inputs=[bs.PoissonInput("A", 5, 20_000.0, 1.0, bs.ExponentialSynapse(), bs.CUBA())]),
+            bs.Network(
+                [bs.Population("A", 2, bs.LIF())],
+                inputs=[bs.PoissonInput("A", 5, 20_000.0, 1.0, bs.ExponentialSynapse(), bs.CUBA())],
+            ),
             1.0,
             key=jr.key(0),
         )
-    with pytest.raises(ValueError, match=r"input ConstantCurrent to `A`: its current must be a scalar or have shape \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"input ConstantCurrent to `A`: its current must be a scalar or have shape \(2,\)"
+    ):
         bs.Network([bs.Population("A", 2, bs.LIF())], inputs=[bs.ConstantCurrent("A", jnp.ones(3))])
     with pytest.raises(ValueError, match="negative reversal potential"):
         bs.Network(
             [bs.Population("A", 2, bs.LIF())],
-            [bs.Projection("A", "A", bs.Dense(-jnp.ones((2, 2))), bs.ExponentialSynapse(), bs.COBA(e_rev=-80.0))],
+            [
+                bs.Projection(
+                    "A", "A", bs.Dense(-jnp.ones((2, 2))), bs.ExponentialSynapse(), bs.COBA(e_rev=-80.0)
+                )
+            ],
         )
     with pytest.raises(ValueError, match="need distinct `name=`s"):
         conn = bs.Dense(jnp.ones((2, 2)))
         bs.Network(
             [bs.Population("A", 2, bs.LIF())],
-            [bs.Projection("A", "A", conn, bs.ExponentialSynapse(), bs.CUBA()), bs.Projection("A", "A", conn, bs.AlphaSynapse(), bs.CUBA())],
+            [
+                bs.Projection("A", "A", conn, bs.ExponentialSynapse(), bs.CUBA()),
+                bs.Projection("A", "A", conn, bs.AlphaSynapse(), bs.CUBA()),
+            ],
         )
 
 

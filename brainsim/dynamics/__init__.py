@@ -30,7 +30,11 @@ from .neurons import (
     RateState as RateState,
     RateUnit as RateUnit,
 )
-from .streams import SpikeSource as SpikeSource, StreamedCurrent as StreamedCurrent, ValueSource as ValueSource
+from .streams import (
+    SpikeSource as SpikeSource,
+    StreamedCurrent as StreamedCurrent,
+    ValueSource as ValueSource,
+)
 from .surrogate import (
     AbstractSurrogate as AbstractSurrogate,
     Arctan as Arctan,

@@ -144,7 +144,10 @@ def gradient_placement(
             upd, state = opt.update(g, state, lg)
             return (optax.apply_updates(lg, upd), state), None
 
-        (lg, _), _ = jax.lax.scan(body, (lg, opt.init(lg)), None, length=steps)
+        # optax's update mixes its int32 step count with floats: standard promotion for it,
+        # whatever the caller's `jax_numpy_dtype_promotion`
+        with jax.numpy_dtype_promotion("standard"):
+            (lg, _), _ = jax.lax.scan(body, (lg, opt.init(lg)), None, length=steps)
         return lg
 
     prob = np.asarray(jax.nn.softmax(run(logits), axis=1))

@@ -22,7 +22,9 @@ def advance_projections(network, projections, inputs, outputs, step, t, dt):
             pending = event_scatter_delayed(conn, emitted, proj.synapse_delays, pending, step)
         advanced[proj.name] = ProjectionState(synapse, current.weights, pending)
     new_inputs = tuple(
-        InputState(inp.synapse.advance(state.synapse, t, dt)) if isinstance(inp, AbstractEventInput) else state
+        InputState(inp.synapse.advance(state.synapse, t, dt))
+        if isinstance(inp, AbstractEventInput)
+        else state
         for inp, state in zip(network.inputs, inputs, strict=True)
     )
     return advanced, new_inputs, overflow

@@ -10,11 +10,7 @@ from ..dynamics.streams import StreamedCurrent
 def assemble_inputs(network, projections, inputs, data, t) -> dict:
     """Per population (data sources excluded), its input for the step starting at `t` (ms)."""
     dtype = jnp.result_type(float)
-    drives = {
-        p.name: p.neuron.zero_input(p.n, dtype)
-        for p in network.populations
-        if p.solver is not None
-    }
+    drives = {p.name: p.neuron.zero_input(p.n, dtype) for p in network.populations if p.solver is not None}
     for proj in network.projections:
         value = proj.synapse.value(projections[proj.name].synapse)
         drives[proj.post] = proj.output.apply(drives[proj.post], value)
@@ -28,4 +24,3 @@ def assemble_inputs(network, projections, inputs, data, t) -> dict:
         elif isinstance(inp, StreamedCurrent):
             drives[target] = drives[target].add_current(data[inp.stream])
     return drives
-

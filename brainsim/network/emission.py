@@ -52,7 +52,9 @@ def _(model: ValueSource) -> Emission:
 def advance_population(model, pop, state: PopulationState, drive, data, t, dt):
     """`(state, output)` after the step `[t, t + dt)` of population `pop` (whose model is
     `model`) under input `drive`; `data` is this step's slice of the data channel."""
-    raise TypeError(f"no advance rule for {type(model).__name__}; register one with `advance_population.register`.")
+    raise TypeError(
+        f"no advance rule for {type(model).__name__}; register one with `advance_population.register`."
+    )
 
 
 @advance_population.register

@@ -44,7 +44,9 @@ class Population(eqx.Module):
         self.n = require_positive_int("n", n)
         if isinstance(neuron, SpikeSource | ValueSource):
             if solver is not None or initial_state is not None:
-                raise ValueError(f"population `{name}` is a data source: it takes no `solver` or `initial_state`.")
+                raise ValueError(
+                    f"population `{name}` is a data source: it takes no `solver` or `initial_state`."
+                )
             self.neuron, self.solver, self.initial_state = neuron, None, None
             return
         if not isinstance(neuron, AbstractNeuron):

@@ -1,7 +1,8 @@
 """One time step of a `Network`, as six named phases over component protocols.
 
 ```
-read_history -> deliver -> assemble_inputs -> advance_populations (+ emit) -> advance_projections -> write_history
+read_history -> deliver -> assemble_inputs -> advance_populations (+ emit)
+             -> advance_projections -> write_history
 ```
 
 Each phase is a function of the network's components; a component owns its behaviour (a
@@ -23,11 +24,13 @@ from .history import read_history, write_history
 from .state import NetworkState, StepRecord
 
 
-def step(network, state: NetworkState, inputs, dt: float, key: PRNGKeyArray) -> tuple[NetworkState, StepRecord]:
+def step(
+    network, state: NetworkState, inputs, dt: float, key: PRNGKeyArray
+) -> tuple[NetworkState, StepRecord]:
     """Advance `network` by one step of `dt` (ms) from `state`; `inputs` is this step's slice of
     the data channel (a dict, `{}` when nothing streams). `key` is folded with the step index,
     so results do not depend on how a run is chunked."""
-    t = state.step * dt
+    t = state.step.astype(jnp.result_type(float)) * dt
     step_key = jr.fold_in(key, state.step)
     kinds = {p.name: emits(p.neuron) for p in network.populations}
     arrived = read_history(network, state)

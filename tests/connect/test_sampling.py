@@ -61,9 +61,9 @@ def test_built_arrays_unchanged(monkeypatch, chunk):
 
 
 def test_models_unchanged():
-    net = bs.models.COBA(n=1000, key=jr.key(3), in_degree=40)
+    net = bs.models.COBANetwork(n=1000, key=jr.key(3), in_degree=40)
     assert [_digest(p.connectivity) for p in net.projections] == _COBA_IN_DEGREE
-    net = bs.models.COBA(n=1000, key=jr.key(3))
+    net = bs.models.COBANetwork(n=1000, key=jr.key(3))
     assert [_digest(p.connectivity) for p in net.projections] == _COBA_P
 
 
@@ -150,7 +150,7 @@ def test_network_construction_compiles_nothing():
     jax.block_until_ready(jr.key_data(key))
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
-        net = bs.models.COBA(n=1234, key=key)  # odd sizes: no compilation cached by other tests
+        net = bs.models.COBANetwork(n=1234, key=key)  # odd sizes: no compilation cached by other tests
         jax.block_until_ready(net)
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)

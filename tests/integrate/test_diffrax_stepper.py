@@ -27,7 +27,7 @@ def _run(neuron, stepper, y0, drive, dt, steps):
         return (neuron.reset(y, spiked), state), spiked
 
     init = (y0, stepper.init(neuron, 0.0, dt, y0, drive))
-    (y, _), spikes = jax.lax.scan(body, init, jnp.arange(steps) * dt)
+    (y, _), spikes = jax.lax.scan(body, init, jnp.arange(steps, dtype=float) * dt)
     return y, spikes
 
 

@@ -81,7 +81,7 @@ def _stepped_spike_times(neuron, y0, current, dt, t1):
 
     steps = int(round(t1 / dt))
     init = (y0, stepper.init(neuron, 0.0, dt, y0, current))
-    _, spikes = jax.lax.scan(body, init, jnp.arange(steps) * dt)
+    _, spikes = jax.lax.scan(body, init, jnp.arange(steps, dtype=float) * dt)
     return (np.flatnonzero(np.asarray(spikes)) + 1) * dt
 
 

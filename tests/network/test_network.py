@@ -133,7 +133,13 @@ def test_per_synapse_delays_arrive_after_exactly_their_delay(max_delay):
         ],
         [
             bs.Projection(
-                "A", "B", conn, bs.ExponentialSynapse(tau=1e6), bs.CUBA(), delay_steps=delays, max_delay_steps=max_delay
+                "A",
+                "B",
+                conn,
+                bs.ExponentialSynapse(tau=1e6),
+                bs.CUBA(),
+                delay_steps=delays,
+                max_delay_steps=max_delay,
             )
         ],
         [_one_spike_at(spike_step)],
@@ -153,7 +159,13 @@ def test_delays_longer_than_the_buffer_are_rejected():
             [_pop("A", 1), _pop("B", 2)],
             [
                 bs.Projection(
-                    "A", "B", conn, bs.ExponentialSynapse(), bs.CUBA(), delay_steps=np.array([2, 7]), max_delay_steps=4
+                    "A",
+                    "B",
+                    conn,
+                    bs.ExponentialSynapse(),
+                    bs.CUBA(),
+                    delay_steps=np.array([2, 7]),
+                    max_delay_steps=4,
                 )
             ],
             key=jr.key(0),

@@ -47,7 +47,9 @@ def test_weights_changed_through_the_state_act_in_the_next_run(fmt):
 def test_plastic_weights_match_fixed_weights_until_changed():
     net = _net("csr")
     p = net.projections[0]
-    fixed = bs.Network(net.populations, [bs.Projection(p.pre, p.post, p.connectivity, p.synapse, p.output)], net.inputs)
+    fixed = bs.Network(
+        net.populations, [bs.Projection(p.pre, p.post, p.connectivity, p.synapse, p.output)], net.inputs
+    )
     a = bs.simulate(net, 30.0, key=jr.key(2), engine="generic")
     b = bs.simulate(fixed, 30.0, key=jr.key(2), engine="generic")
     np.testing.assert_array_equal(a.spike_indices["out"], b.spike_indices["out"])
@@ -57,5 +59,14 @@ def test_procedural_cannot_be_plastic():
     with pytest.raises(TypeError, match="`Procedural` connectivity cannot hold per-synapse weights"):
         bs.Network(
             [bs.Population("A", 10, bs.LIF())],
-            [bs.Projection("A", "A", bs.Procedural(jr.key(0), 10, 10, degree=2, weight=1.0), bs.ExponentialSynapse(), bs.CUBA(), plastic=True)],
+            [
+                bs.Projection(
+                    "A",
+                    "A",
+                    bs.Procedural(jr.key(0), 10, 10, degree=2, weight=1.0),
+                    bs.ExponentialSynapse(),
+                    bs.CUBA(),
+                    plastic=True,
+                )
+            ],
         )

@@ -22,7 +22,10 @@ def test_rate_unit_relaxes_exactly_to_its_gain():
 
 
 def test_wilson_cowan_pair_settles_on_its_self_consistent_fixed_point():
-    e, i = bs.RateUnit(tau=10.0, r_max=100.0, theta=50.0, sigma=15.0), bs.RateUnit(tau=5.0, r_max=100.0, theta=60.0, sigma=15.0)
+    e, i = (
+        bs.RateUnit(tau=10.0, r_max=100.0, theta=50.0, sigma=15.0),
+        bs.RateUnit(tau=5.0, r_max=100.0, theta=60.0, sigma=15.0),
+    )
     w = {("E", "E"): 1.2, ("E", "I"): 1.5, ("I", "E"): -2.0, ("I", "I"): -0.5}  # pA per Hz
     net = bs.Network(
         [bs.Population("E", 1, e), bs.Population("I", 1, i)],
@@ -35,8 +38,12 @@ def test_wilson_cowan_pair_settles_on_its_self_consistent_fixed_point():
     result = bs.simulate(net, 500.0, 0.1, key=jr.key(0), value_every=10)
     r_e, r_i = float(result.values["E"][-1, 0]), float(result.values["I"][-1, 0])
     # at the fixed point r = F(sum_k w_k r_k + I), with the one-step delay irrelevant at rest
-    np.testing.assert_allclose(r_e, float(e.gain(jnp.array(w["E", "E"] * r_e + w["I", "E"] * r_i + 40.0))), rtol=1e-4)
-    np.testing.assert_allclose(r_i, float(i.gain(jnp.array(w["E", "I"] * r_e + w["I", "I"] * r_i + 10.0))), rtol=1e-4)
+    np.testing.assert_allclose(
+        r_e, float(e.gain(jnp.array(w["E", "E"] * r_e + w["I", "E"] * r_i + 40.0))), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        r_i, float(i.gain(jnp.array(w["E", "I"] * r_e + w["I", "I"] * r_i + 10.0))), rtol=1e-4
+    )
     assert 1.0 < r_e < 99.0 and 1.0 < r_i < 99.0
     assert result.overflow_steps["E->I"] == 0  # dense activity is not overflow
 
@@ -46,10 +53,17 @@ def _coupled(rate_to_spikes: float):
     (dense, instantaneous, CUBA: I = W r)."""
     n = 100
     return bs.Network(
-        [bs.Population("S", n, bs.LIF()), bs.Population("R", 1, bs.RateUnit(tau=20.0, r_max=50.0, theta=200.0, sigma=50.0))],
         [
-            bs.Projection("S", "R", bs.Dense(jnp.full((n, 1), 2.0)), bs.ExponentialSynapse(tau=5.0), bs.CUBA()),
-            bs.Projection("R", "S", bs.Dense(jnp.full((1, n), rate_to_spikes)), bs.InstantaneousSynapse(), bs.CUBA()),
+            bs.Population("S", n, bs.LIF()),
+            bs.Population("R", 1, bs.RateUnit(tau=20.0, r_max=50.0, theta=200.0, sigma=50.0)),
+        ],
+        [
+            bs.Projection(
+                "S", "R", bs.Dense(jnp.full((n, 1), 2.0)), bs.ExponentialSynapse(tau=5.0), bs.CUBA()
+            ),
+            bs.Projection(
+                "R", "S", bs.Dense(jnp.full((1, n), rate_to_spikes)), bs.InstantaneousSynapse(), bs.CUBA()
+            ),
         ],
         [bs.PoissonInput("S", 200, 20.0, 3.0, bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0))],
     )
@@ -75,5 +89,9 @@ def test_coba_onto_a_rate_unit_is_rejected():
     with pytest.raises(ValueError, match="`COBA` output needs a membrane potential"):
         bs.Network(
             [bs.Population("S", 2, bs.LIF()), bs.Population("R", 2, bs.RateUnit())],
-            [bs.Projection("S", "R", bs.Dense(jnp.ones((2, 2))), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0))],
+            [
+                bs.Projection(
+                    "S", "R", bs.Dense(jnp.ones((2, 2))), bs.ExponentialSynapse(), bs.COBA(e_rev=0.0)
+                )
+            ],
         )

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import Parameter, TimeLike
-from ..._validation import require_finite, require_positive
+from ..._validation import require_parameters, require_positive
 from ..synaptic_input import SynapticInput, as_synaptic_input
 from .base import AbstractLinearInState, AbstractValueNeuron
 
@@ -49,10 +49,10 @@ class RateUnit(AbstractValueNeuron[RateState], AbstractLinearInState[RateState])
     sigma: Parameter = 10.0
 
     def __check_init__(self):
+        require_parameters(self, {"tau": "ms", "r_max": "Hz", "theta": "pA", "sigma": "pA"})
         require_positive("tau", self.tau, "ms")
         require_positive("r_max", self.r_max, "Hz")
         require_positive("sigma", self.sigma, "pA")
-        require_finite("theta", self.theta, "pA")
 
     def init_state(self, n: int, *, key: PRNGKeyArray | None = None) -> RateState:
         """All units at 0 Hz."""

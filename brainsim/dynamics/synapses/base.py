@@ -15,6 +15,7 @@ import equinox as eqx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._custom_types import TimeLike
+from ..._validation import require_parameter
 from ..base import AbstractLinearInState, exponential_euler_step
 from ..synaptic_input import SynapticInput
 
@@ -75,6 +76,9 @@ class COBA(AbstractOutput):
     """
 
     e_rev: float | Float[Array, " n"]
+
+    def __check_init__(self):
+        require_parameter("e_rev", self.e_rev, "mV")
 
     def apply(self, drive: SynapticInput, value: Float[Array, " n"]) -> SynapticInput:
         return drive.add_conductance(value, self.e_rev)

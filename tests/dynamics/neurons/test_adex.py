@@ -29,7 +29,7 @@ def _spike_times_stepped(adex, dt, steps, current=CURRENT, y0=None):
         spiked = adex.spike(y)
         return adex.reset(y, spiked), (spiked[0], y)
 
-    y, (spikes, trace) = jax.lax.scan(body, y0, jnp.arange(steps) * dt)
+    y, (spikes, trace) = jax.lax.scan(body, y0, jnp.arange(steps, dtype=float) * dt)
     return (np.flatnonzero(np.asarray(spikes)) + 1) * dt, trace
 
 
@@ -152,7 +152,7 @@ def _naud_spike_times(solver, cut, dt, t_end=300.0):
             return (adex.reset(y, spiked), state), (spiked, jnp.max(jnp.abs(y.w)))
 
         init = (y0, stepper.init(adex, 0.0, dt, y0, current))
-        return jax.lax.scan(body, init, jnp.arange(round(t_end / dt)) * dt)[1]
+        return jax.lax.scan(body, init, jnp.arange(round(t_end / dt), dtype=float) * dt)[1]
 
     spikes, w_abs = run(y0)
     spikes = np.asarray(spikes)

@@ -62,7 +62,7 @@ def _stepped(hh, y0, stepper):
         return (hh.reset(y, spiked), state), (spiked[0], y.v[0])
 
     init = (y0, stepper.init(hh, 0.0, DT, y0, current))
-    _, (spikes, v) = jax.lax.scan(body, init, jnp.arange(int(round(T1 / DT))) * DT)
+    _, (spikes, v) = jax.lax.scan(body, init, jnp.arange(int(round(T1 / DT)), dtype=float) * DT)
     return (np.flatnonzero(np.asarray(spikes)) + 1) * DT, np.asarray(v)
 
 
@@ -140,8 +140,8 @@ def test_vector_field_matches_brian2_equations_with_conductance_input():
         rng.uniform(lo, hi, 50) for lo, hi in [(-90.0, 30.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]
     )
     g_e, g_i = rng.uniform(0.0, 50.0, 50), rng.uniform(0.0, 200.0, 50)  # nS
-    drive = bs.SynapticInput(jnp.zeros(50), jnp.zeros(50))
     with jax.enable_x64(True):
+        drive = bs.SynapticInput(jnp.zeros(50), jnp.zeros(50))
         drive = drive.add_conductance(jnp.asarray(g_e), 0.0).add_conductance(
             jnp.asarray(g_i), -80.0
         )

@@ -35,7 +35,7 @@ def _spike_steps(neuron, current, dt=DT, steps=STEPS, solver=None):
         return (neuron.reset(y, spiked), state), (spiked[0], y.v[0])
 
     init = (y0, stepper.init(neuron, 0.0, dt, y0, drive))
-    _, (spikes, v) = jax.lax.scan(body, init, jnp.arange(steps) * dt)
+    _, (spikes, v) = jax.lax.scan(body, init, jnp.arange(steps, dtype=float) * dt)
     return np.flatnonzero(np.asarray(spikes)), np.asarray(v)
 
 
