@@ -22,11 +22,18 @@ with the network).
 
 It applies when (`fused_plan` says which condition failed otherwise): every population is a
 `LIF` integrated by `ExponentialEuler`; every projection is an `ExponentialSynapse` with a
-`COBA` (scalar `e_rev`) or `CUBA` output, a single integer delay and `CSR` or `ELL`
-connectivity (homogeneous or per-synapse float32 weights) or homogeneous `Procedural`
-connectivity (rows regenerated in the kernel, bit for bit as `Procedural` specifies); inputs are at most one
-`ConstantCurrent` per population; no `StateMonitor`s; float32 state; not under
-`jit`/`grad`/`vmap`; the CPU backend with the native library built.
+`COBA` (scalar `e_rev`) or `CUBA` output, one `delay_steps`, fixed (not plastic) weights and
+`CSR` or `ELL` connectivity (homogeneous or per-synapse float32 weights) or homogeneous
+`Procedural` connectivity (rows regenerated in the kernel, bit for bit as `Procedural`
+specifies); inputs are at most one `ConstantCurrent` per population; no monitors; no data
+channel; float32 state; not under `jit`/`grad`/`vmap`; the CPU backend with the native library
+built.
+
+It fails closed. The decision is a `functools.singledispatch` rule per component type
+(`_refuse`), and every rule first checks that the component is exactly a type the kernel knows
+with exactly the fields it knows (`_UNDERSTOOD_FIELDS`): a new kind of component, a subclass,
+or a new field on `Projection` or `LIF` (a plasticity rule, a modulation) makes the plan
+refuse, naming the component and the field, instead of running without it.
 
 Large networks run on several threads (`thread_count`); each thread owns a slice of every
 population and sums its neurons' inputs in row order, so results do not depend on the count.

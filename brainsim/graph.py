@@ -88,8 +88,7 @@ def synapse_graph(network, state=None) -> SynapseGraph:
     (pre, post, weight, delay in steps). Plastic projections report the weights in `state`
     (a `NetworkState`, e.g. `result.final_state`) when given, else their initial weights."""
     from .network.plastic import initial_weights, with_weights
-    from .ops import to_coo
-    from .ops.delayed import synapse_endpoints
+    from .ops import stored_synapses, to_coo
 
     graphs = []
     for proj in network.projections:
@@ -101,9 +100,7 @@ def synapse_graph(network, state=None) -> SynapseGraph:
         if proj.synapse_delays is None:
             delay = np.full(np.shape(pre), proj.delay_steps, np.int64)
         else:
-            delay = np.asarray(proj.synapse_delays).ravel()
-            _, stored_post = synapse_endpoints(conn)
-            delay = delay[np.asarray(stored_post).ravel() < conn.n_post]
+            delay = np.asarray(proj.synapse_delays)[stored_synapses(conn)[2]]
         graphs.append(
             ProjectionGraph(
                 name=proj.name,

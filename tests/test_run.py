@@ -202,3 +202,29 @@ def test_monitors_read_synapse_state_and_any_function_of_the_state():
     assert result.traces["E->E.g"].shape == (100, 200)
     with pytest.raises(KeyError, match="Traces exist for the `monitors`"):
         result.traces["E.v"]
+
+
+def test_the_state_is_typed_and_keeps_its_structure_through_a_run():
+    net = _drive_network(150.0)
+    initial = net.init_state(key=jr.key(0))
+    final = bs.run(net, 2.0, key=jr.key(0), initial_state=initial).final_state
+    chex.assert_trees_all_equal_shapes_and_dtypes(initial, final)
+    assert isinstance(final.projections["E->E"], bs.ProjectionState)
+    assert isinstance(final.inputs[1].synapse, bs.ExponentialSynapseState)  # the PoissonInput's
+    assert final.inputs[0].synapse is None  # a current input has no state
+
+
+def test_float64_end_to_end_on_the_generic_engine():
+    with jax.enable_x64(True):
+        net = _drive_network(150.0)
+        result = bs.simulate(net, 5.0, key=jr.key(0))
+        assert "float32" in bs.fused_plan(net)[1] or "float64" in bs.fused_plan(net)[1]
+        state_dtypes = {
+            x.dtype
+            for x in jax.tree_util.tree_leaves(result.final_state)
+            if jnp.issubdtype(x.dtype, jnp.floating)
+        }
+        assert state_dtypes == {jnp.dtype("float64")}
+        pure = bs.run(net, 5.0, key=jr.key(0))
+        assert pure.outputs["E"].dtype == jnp.float64
+        np.testing.assert_array_equal(np.asarray(pure.spike_counts["E"]), result.spike_counts["E"])

@@ -10,8 +10,7 @@ from .._validation import require_positive_int
 from ..connect import AbstractConnectivityRule, AbstractDelayRule
 from ..connect._keys import fold_in, zero_key
 from ..dynamics import AbstractOutput, AbstractSynapse
-from ..ops import AbstractConnectivity
-from ..ops.delayed import synapse_endpoints
+from ..ops import CSR, ELL, AbstractConnectivity, stored_synapses
 from ._frozen import FrozenState, freeze
 
 
@@ -138,14 +137,18 @@ def _with_drawn_delays(proj: Projection, key, index: int) -> Projection:
                 f"projection `{proj.name}` has a delay rule; pass `key=` to `Network` so it can be drawn."
             )
         delays = delays.draw(conn, key=fold_in(fold_in(key, index), 1))
-    stored_pre, stored_post = synapse_endpoints(conn)
-    if np.shape(delays) != np.shape(stored_pre):
+    if not isinstance(conn, CSR | ELL):
+        raise ValueError(
+            f"projection `{proj.name}`: per-synapse delays need `CSR` or `ELL` connectivity; got "
+            f"{type(conn).__name__}."
+        )
+    _, _, valid = stored_synapses(conn)
+    if np.shape(delays) != valid.shape:
         raise ValueError(
             f"projection `{proj.name}`: per-synapse delays must have the connectivity's synapse "
-            f"shape {np.shape(stored_pre)}; got {np.shape(delays)}."
+            f"shape {valid.shape}; got {np.shape(delays)}."
         )
-    real = np.asarray(stored_post) < conn.n_post
-    concrete = np.asarray(delays)[real]
+    concrete = np.asarray(delays)[valid]
     longest = int(concrete.max(initial=1))
     ring = proj.max_delay_steps or longest
     if concrete.size and (concrete.min() < 1 or longest > ring):
