@@ -357,9 +357,25 @@ def _refusal(network, monitors, initial_state, key, inputs) -> str | None:
         if inp.target in counted:
             return f"population `{inp.target}` has more than one `ConstantCurrent`"
         counted.add(inp.target)
-    state = initial_state
-    if state is None:
-        state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
+    if initial_state is None:
+        # `init_state` makes float32 states from float32 parameters unless x64 is on (or an
+        # initial state given to a component says otherwise): no need to trace it per call
+        if jnp.result_type(float) != jnp.float32:
+            return "x64 is on: the state would be float64, the fused kernel is float32"
+        frozen = [c.initial_state for c in network.populations + network.projections if c.initial_state]
+        if any(x.dtype != np.float32 for f in frozen for x in jtu.tree_leaves(f.tree)):
+            return "an `initial_state` given to a population or projection is not float32"
+    elif reason := _state_refusal(network, initial_state):
+        return reason
+    if jax.default_backend() != "cpu":
+        return f"backend is {jax.default_backend()}, the fused kernel is CPU only"
+    if not _native.available(_native.NETWORK_KERNELS):
+        return f"native library unavailable ({_native.unavailable_reason(_native.NETWORK_KERNELS)})"
+    return None
+
+
+def _state_refusal(network, state) -> str | None:
+    """Why the kernel cannot start from `state`, or `None`."""
     if not isinstance(state, NetworkState):
         return "`initial_state` is not a `NetworkState`"
     for pop in network.populations:
@@ -374,10 +390,6 @@ def _refusal(network, monitors, initial_state, key, inputs) -> str | None:
         h = state.history.get(name)
         if h is None or h.shape != (length, network.population(name).n) or h.dtype != jnp.float32:
             return f"population `{name}`: spike history is not float32 of shape ({length}, n)"
-    if jax.default_backend() != "cpu":
-        return f"backend is {jax.default_backend()}, the fused kernel is CPU only"
-    if not _native.available(_native.NETWORK_KERNELS):
-        return f"native library unavailable ({_native.unavailable_reason(_native.NETWORK_KERNELS)})"
     return None
 
 

@@ -232,10 +232,11 @@ def _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_step
         if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps < 1:
             raise ValueError(f"`chunk_steps` must be an integer >= 1; got {chunk_steps!r}.")
         return min(chunk_steps, n_steps)
-    state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
     sizes = network.population_sizes
     per_step = sum(sizes[name] for name in spike_pops) + sum(4 * sizes[name] for name in value_pops)
-    per_step += sum(4 * int(np.prod(jax.eval_shape(m.sample, state).shape)) for m in monitors)
+    if monitors:
+        state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
+        per_step += sum(4 * int(np.prod(jax.eval_shape(m.sample, state).shape)) for m in monitors)
     chunk = max(1, min(_MAX_CHUNK_STEPS, _RECORD_BYTES_PER_CHUNK // max(per_step, 1)))
     if n_steps <= chunk:
         return n_steps
