@@ -1,6 +1,7 @@
 """`run`: the pure, transformable simulation (jit, vmap, grad, checkpoint) and its data channel."""
 
 import chex
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -228,3 +229,32 @@ def test_float64_end_to_end_on_the_generic_engine():
         pure = bs.run(net, 5.0, key=jr.key(0))
         assert pure.outputs["E"].dtype == jnp.float64
         np.testing.assert_array_equal(np.asarray(pure.spike_counts["E"]), result.spike_counts["E"])
+
+
+class _SqrtUnit(bs.AbstractValueNeuron):
+    """dr/dt = sqrt(r) + I: its derivative in r is infinite at r = 0 (a model that breaks the
+    backward pass while the forward pass stays finite)."""
+
+    def init_state(self, n, *, key=None):
+        return bs.RateState(r=jnp.zeros(n))
+
+    def vector_field(self, t, y, args):
+        return bs.RateState(
+            r=jnp.sqrt(y.r) + bs.dynamics.synaptic_input.as_synaptic_input(args).current_at_zero
+        )
+
+    def value(self, y):
+        return y.r
+
+
+def test_nan_in_the_backward_pass_raises():
+    def loss(current):
+        net = bs.Network(
+            [bs.Population("U", 2, _SqrtUnit(), solver=bs.DiffraxStepper(diffrax.Euler()))],
+            inputs=[bs.StreamedCurrent("U", "I")],
+        )
+        return bs.run(net, 1.0, key=jr.key(0), inputs={"I": jnp.full((10,), current)}).outputs["U"].sum()
+
+    assert np.isfinite(loss(0.0))  # the forward pass is fine
+    with pytest.raises(Exception, match="gradient flowing back through the network state became NaN/Inf"):
+        jax.block_until_ready(jax.grad(loss)(0.0))

@@ -13,8 +13,10 @@ import brainsim as bs
 def test_story_1_coba_in_one_line_simulate_raster_rates_plot(tmp_path):
     result = bs.simulate(bs.models.COBANetwork(n=1000, key=jr.key(0)), 200.0, key=jr.key(1))
     raster = result.spikes["E"]
-    assert raster.times.shape == raster.indices.shape and raster.times.size > 0
-    assert all(float(r) > 0 for r in result.rates.values())
+    assert raster.times.shape == raster.indices.shape
+    assert np.all(np.diff(raster.times) >= 0) and raster.indices.max() < 800
+    # COBA's asynchronous irregular state: about 15-60 Hz in the first 200 ms at N = 1,000
+    assert all(5.0 < float(r) < 100.0 for r in result.rates.values())
     fig = bs.analysis.plot_summary(result, path=tmp_path / "raster.png")
     assert (tmp_path / "raster.png").stat().st_size > 10_000
     assert len(fig.axes) == 2

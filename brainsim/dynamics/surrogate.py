@@ -5,13 +5,14 @@ The forward pass is the Heaviside step $H(x)$ of the distance to threshold $x = 
 $\sigma'(x)$ (Neftci, Mostafa & Zenke 2019). The surrogate is a field of each spiking model, so
 it is chosen per model: `LIF(surrogate=NormalizedSuperSpike(threshold_distance=10.0))`.
 
-**What is differentiable.** Under `jax.grad`, `simulate` returns `result.rasters[name]`: dense
-float 0/1 spikes whose gradients are surrogate gradients, and `result.traces` (state monitors),
-which are exact derivatives of the discretised dynamics between spikes. Spike *times* and
-`result.spikes`, spike counts and rates computed from them are integers: differentiate a loss
-built from `rasters` (e.g. a rate `rasters["E"].mean() / dt`). A reset `v <- V_r` written with
-`jnp.where(spiked > 0, ...)` (as `LIF` does) passes no gradient through the spike: the reset is
-"detached", as in SuperSpike (Zenke & Ganguli 2018) and snnTorch's `detach_reset`.
+**What is differentiable.** `brainsim.run` (the pure function to use under `jax.grad`) returns
+`outputs[name]`: dense float 0/1 spikes whose gradients are surrogate gradients, with
+`spike_counts` and `rates` their sums (so a loss on `result.rates["E"]` trains), and `traces`
+(monitors), exact derivatives of the discretised dynamics between spikes. Spike *times* and
+`simulate`'s compact records are integers and carry no gradient. The network's step resets
+with `jax.lax.stop_gradient` on the spike, and a reset `v <- V_r` written with
+`jnp.where(spiked > 0, ...)` (as `LIF` does) passes none either: the reset is "detached", as in
+SuperSpike (Zenke & Ganguli 2018) and snnTorch's `detach_reset`.
 
 **How to choose a surrogate.** The surrogate sets the gain of the backward pass. In a recurrent
 network, a spike's surrogate derivative is applied at *every* time step while $v$ is near

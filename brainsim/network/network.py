@@ -15,7 +15,7 @@ from ..ops import CSR, ELL, Dense, Procedural
 from .emission import emits
 from .history import history_lengths
 from .plastic import initial_weights
-from .population import Population
+from .population import Population, check_per_unit_parameters
 from .projection import Projection, build_projection
 from .state import InputState, NetworkState, PopulationState, ProjectionState, StepRecord
 from .step import step as network_step
@@ -71,6 +71,9 @@ class Network(eqx.Module):
                     f"projection `{proj.name}`: population `{proj.post}` is a data source; it takes no input."
                 )
             proj = build_projection(proj, sizes, key, index)
+            for part in ("synapse", "output"):
+                where = f"the {part} of projection `{proj.name}` (onto `{proj.post}`)"
+                check_per_unit_parameters(getattr(proj, part), sizes[proj.post], where)
             _check_output(proj, models[proj.post])
             if proj.plastic:
                 if proj.synapse_delays is not None:
@@ -92,6 +95,10 @@ class Network(eqx.Module):
             if inp.target in streams:
                 raise ValueError(f"input {type(inp).__name__}: population `{inp.target}` is a data source.")
             _check_input(inp, sizes[inp.target])
+            if isinstance(inp, AbstractEventInput):
+                for part in ("synapse", "output"):
+                    where = f"the {part} of input {type(inp).__name__} to `{inp.target}`"
+                    check_per_unit_parameters(getattr(inp, part), sizes[inp.target], where)
             if isinstance(inp, StreamedCurrent):
                 if inp.stream in streams:
                     raise ValueError(

@@ -55,12 +55,7 @@ class Population(eqx.Module):
                 f"`AbstractNeuron`) or a data source (`SpikeSource`, `ValueSource`); got "
                 f"{type(neuron).__name__}."
             )
-        for field_name, value in _array_fields(neuron):
-            if np.ndim(value) > 0 and np.shape(value) not in ((n,), (1,)):
-                raise ValueError(
-                    f"`{field_name}` of population `{name}` must be a scalar or have shape "
-                    f"({n},); got shape {np.shape(value)}."
-                )
+        check_per_unit_parameters(neuron, n, f"population `{name}`")
         if solver is None:
             linear = isinstance(neuron, AbstractLinearInState)
             solver = ExponentialEuler() if linear else diffrax.Heun()
@@ -70,6 +65,18 @@ class Population(eqx.Module):
         self.initial_state = freeze(initial_state, f"`initial_state` of population `{name}`")
 
 
-def _array_fields(module) -> list[tuple[str, Any]]:
-    values = [(f.name, getattr(module, f.name)) for f in dataclasses.fields(module)]
-    return [(name, v) for name, v in values if eqx.is_array_like(v) and not isinstance(v, bool)]
+def check_per_unit_parameters(module, n: int, where: str) -> None:
+    """Every array field of `module` (a neuron, synapse or output) is a scalar or `(n,)`, and
+    floating or integer: a `ValueError`/`TypeError` naming the field and `where`, before any
+    compilation (instead of a broadcasting error while tracing)."""
+    for f in dataclasses.fields(module):
+        value = getattr(module, f.name)
+        if not eqx.is_array_like(value) or isinstance(value, bool):
+            continue
+        if np.ndim(value) > 0 and np.shape(value) not in ((n,), (1,)):
+            raise ValueError(
+                f"`{f.name}` of {where} must be a scalar or have shape ({n},); got shape {np.shape(value)}."
+            )
+        dtype = np.result_type(value)
+        if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+            raise TypeError(f"`{f.name}` of {where} must be a real number (float); got dtype {dtype}.")

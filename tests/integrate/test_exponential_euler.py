@@ -70,9 +70,18 @@ def test_rejects_nonlinear_models_and_names_the_fix(neuron):
         bs.ExponentialEuler().check_model(neuron)
 
 
-@pytest.mark.parametrize("neuron, _", LINEAR_MODELS, ids=LINEAR_IDS)
-def test_accepts_linear_models(neuron, _):
-    bs.ExponentialEuler().check_model(neuron)
+@pytest.mark.parametrize("neuron, current", LINEAR_MODELS, ids=LINEAR_IDS)
+def test_accepts_linear_models(neuron, current):
+    # `check_model` accepts it, and a tiny step agrees with Euler on the vector field to O(dt^2)
+    stepper = bs.ExponentialEuler()
+    assert stepper.check_model(neuron) is None
+    with jax.enable_x64(True):
+        y = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float64), neuron.init_state(3, key=jr.key(0)))
+        dt = 1e-6
+        stepped, _ = stepper.step(neuron, 0.0, dt, y, jnp.asarray(current, jnp.float64), None)
+        rate = neuron.vector_field(0.0, y, jnp.asarray(current, jnp.float64))
+        for s_, y_, f_ in zip(*(jax.tree_util.tree_leaves(x) for x in (stepped, y, rate)), strict=True):
+            np.testing.assert_allclose((s_ - y_) / dt, f_, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("neuron, current", LINEAR_MODELS, ids=LINEAR_IDS)

@@ -213,3 +213,20 @@ def test_network_with_uniform_delays_runs_and_reports_them():
     assert float(result.rates["E"]) > 0
     delay = net.synapse_graph().projections[0].delay
     assert delay.min() == 1 and delay.max() == 15 and net.projections[0].max_delay_steps == 15
+
+
+def test_synapse_and_output_parameter_shapes_are_checked_before_compiling():
+    a = bs.Population("A", 4, bs.LIF())
+    conn = bs.Dense(jnp.ones((4, 4)))
+    with pytest.raises(
+        ValueError,
+        match=r"`tau` of the synapse of projection `A->A` \(onto `A`\) must be a scalar or have shape \(4,\)",
+    ):
+        bs.Network([a], [bs.Projection("A", "A", conn, bs.ExponentialSynapse(tau=jnp.ones(3)), bs.CUBA())])
+    with pytest.raises(ValueError, match=r"`e_rev` of the output of projection `A->A`"):
+        bs.Network([a], [bs.Projection("A", "A", conn, bs.ExponentialSynapse(), bs.COBA(e_rev=jnp.zeros(5)))])
+    with pytest.raises(ValueError, match=r"`tau` of the synapse of input PoissonInput to `A`"):
+        bs.Network(
+            [a],
+            inputs=[bs.PoissonInput("A", 5, 10.0, 1.0, bs.ExponentialSynapse(tau=jnp.ones(2)), bs.CUBA())],
+        )

@@ -1,6 +1,8 @@
 """The native CPU kernels behind `event_matvec` (`brainsim/ops/_native/`) against a dense NumPy
 reference, through the public operator with `kernel="auto"` (native where built, else reference)."""
 
+import subprocess
+import sys
 import warnings
 
 import jax
@@ -217,7 +219,13 @@ def test_fallback_warns_once_and_matches(fmt, unavailable_library):
 
 
 def test_available_is_silent_and_import_does_not_load():
+    code = (
+        "import brainsim.ops._native as n; before = len(n._states); n.available(n.NETWORK_KERNELS); "
+        "print(before, len(n._states))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "1"]  # importing loads no library; asking loads it
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        _native.available()
-        _native.unavailable_reason()
+        warnings.simplefilter("error")  # and asking raises no warning, whatever the answer
+        for library in ("_event_kernels", _native.NETWORK_KERNELS):
+            assert _native.available(library) == (_native.unavailable_reason(library) is None)
