@@ -255,9 +255,11 @@ def _(neuron: LIF, where, pop):
     return None
 
 
-@_refuse.register
-def _(solver: ExponentialEuler, where, pop):
-    return _unknown(solver, where)
+@_refuse.register(ExponentialEuler)
+@_refuse.register(ExponentialSynapse)
+@_refuse.register(CUBA)
+def _(component, where, context):
+    return _unknown(component, where)  # nothing to check beyond type and fields
 
 
 @_refuse.register
@@ -280,20 +282,10 @@ def _(proj: Projection, where, network):
 
 
 @_refuse.register
-def _(synapse: ExponentialSynapse, where, proj):
-    return _unknown(synapse, where)
-
-
-@_refuse.register
 def _(output: COBA, where, proj):
     if reason := _unknown(output, where):
         return reason
     return None if np.ndim(output.e_rev) == 0 else f"{where}: `COBA.e_rev` is not a scalar"
-
-
-@_refuse.register
-def _(output: CUBA, where, proj):
-    return _unknown(output, where)
 
 
 @_refuse.register(CSR)

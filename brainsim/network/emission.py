@@ -28,23 +28,15 @@ def emits(model) -> Emission:
     raise TypeError(f"no emission rule for {type(model).__name__}; register one with `emits.register`.")
 
 
-@emits.register
-def _(model: AbstractSpikingNeuron) -> Emission:
+@emits.register(AbstractSpikingNeuron)
+@emits.register(SpikeSource)
+def _(model) -> Emission:
     return "spikes"
 
 
-@emits.register
-def _(model: SpikeSource) -> Emission:
-    return "spikes"
-
-
-@emits.register
-def _(model: AbstractValueNeuron) -> Emission:
-    return "values"
-
-
-@emits.register
-def _(model: ValueSource) -> Emission:
+@emits.register(AbstractValueNeuron)
+@emits.register(ValueSource)
+def _(model) -> Emission:
     return "values"
 
 

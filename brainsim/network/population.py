@@ -77,6 +77,6 @@ def check_per_unit_parameters(module, n: int, where: str) -> None:
             raise ValueError(
                 f"`{f.name}` of {where} must be a scalar or have shape ({n},); got shape {np.shape(value)}."
             )
-        dtype = np.result_type(value)
+        dtype = np.dtype(value.dtype) if hasattr(value, "dtype") else np.result_type(value)
         if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
             raise TypeError(f"`{f.name}` of {where} must be a real number (float); got dtype {dtype}.")
