@@ -50,3 +50,29 @@ def test_the_check_sees_a_module_once_it_is_used():
         "hw.plot_core_load(m, hw.cost_report(g, m.core_of, m.chip))"
     )
     assert used == {"pymetis", "matplotlib"}
+
+
+def test_every_package_the_library_imports_is_a_declared_dependency():
+    import ast
+    import importlib.metadata
+    import re
+    import tomllib
+
+    imported = set()
+    for path in (ROOT / "brainsim").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"brainsim"}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~\[ ;]", d)[0].lower() for d in project["dependencies"]}
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {
+        module
+        for module in third_party
+        if not {d.lower() for d in distributions.get(module, [module])} & declared
+    }
+    assert third_party >= {"jax", "equinox", "diffrax", "numpy"}  # the scan found the imports
+    assert not undeclared, f"imported by brainsim but not declared in pyproject.toml: {sorted(undeclared)}"
