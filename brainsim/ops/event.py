@@ -42,7 +42,9 @@ KERNELS = ("auto", "reference", "native", "pallas")
 platform is CPU, else the reference), `"reference"` (pure JAX, any backend: the ground truth),
 `"native"` (like `"auto"`, but an error if the native library is missing), `"pallas"` (the Pallas
 kernel of `brainsim/ops/pallas_event.py` for `CSR` and `ELL`: compiled with Triton on GPU, in
-Pallas interpret mode elsewhere, which is slow and meant for testing).
+Pallas interpret mode elsewhere, which is slow and meant for testing; JAX >= 0.11 deprecates the
+Pallas Triton backend, so compiling it for a GPU there emits JAX's `DeprecationWarning`, see
+`pallas_event.TRITON_DEPRECATED`).
 
 `"auto"` never picks `"pallas"`: on GPU it takes the reference, because the Pallas kernel has
 not been measured to beat the XLA reference there (`benchmarks/gpu_event.py` measures it)."""

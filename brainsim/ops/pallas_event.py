@@ -29,6 +29,15 @@ adds a `.at[].add` scatter of the chunk into the whole output: a race-free read-
 that sums duplicates. Everything else (blocking, skipping, gathers, masks) is the same code as on
 GPU.
 
+**Triton deprecation.** JAX 0.11 deprecated the Pallas Triton backend (in favour of Mosaic GPU,
+or of Triton through `jax_triton`): from that version on, lowering this kernel for a GPU emits
+JAX's `DeprecationWarning` ("The Pallas Triton backend is deprecated ...", deprecation id
+`jax-pallas-triton`); `TRITON_DEPRECATED` says whether the installed JAX does. The kernel still
+lowers and runs there. Interpret mode (CPU) is not affected. Lowering for a GPU on a machine
+without one (`.lower(lowering_platforms=("cuda",))`): JAX 0.12 reads the target's compute
+capability from the device and asks for an abstract one (`jax.sharding.use_abstract_mesh` of an
+`AbstractMesh` with an `AbstractDevice`, as `tests/ops/test_pallas.py` does); JAX 0.10 assumed 9.0.
+
 The VJPs are the reference's (`brainsim/ops/event.py`): this module computes forward values only.
 """
 
@@ -38,12 +47,15 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["csr_event_matvec", "ell_event_matvec"]
+__all__ = ["TRITON_DEPRECATED", "csr_event_matvec", "ell_event_matvec"]
 
 BLOCK_ROWS = 16
 """Presynaptic rows per program (a power of two)."""
 MAX_CHUNK = 128
 """Most synapse columns per row handled in one loop iteration (a power of two)."""
+TRITON_DEPRECATED = jax.__version_info__ >= (0, 11)
+"""Whether the installed JAX deprecates the Pallas Triton backend (JAX >= 0.11): compiling the
+kernel for a GPU then emits JAX's `DeprecationWarning` (see the module docstring)."""
 
 
 def _next_power_of_2(n: int) -> int:
