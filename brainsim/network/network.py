@@ -9,7 +9,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..dynamics import COBA, AbstractCurrentInput, AbstractEventInput, ConstantCurrent
+from ..dynamics import COBA, AbstractCurrentInput, AbstractEventInput, ConstantCurrent, SpikeTimes
 from ..dynamics.streams import SpikeSource, StreamedCurrent, ValueSource
 from ..ops import CSR, ELL, Dense, Procedural
 from .emission import emits
@@ -218,12 +218,19 @@ def _check_output(proj: Projection, post_model) -> None:
 
 
 def _check_input(inp, n: int) -> None:
-    """A constant current must broadcast to its target's `(n,)`, checked before compiling."""
+    """A constant current broadcasts to its target's `(n,)`; given spikes hit existing neurons:
+    checked before compiling."""
     if isinstance(inp, ConstantCurrent) and np.shape(inp.current) not in ((), (1,), (n,)):
         raise ValueError(
             f"input ConstantCurrent to `{inp.target}`: its current must be a scalar or have "
             f"shape ({n},) (the population's size); got shape {np.shape(inp.current)}."
         )
+    if isinstance(inp, SpikeTimes) and inp.indices.size:
+        largest = int(np.max(np.asarray(inp.indices)))
+        if largest >= n:
+            raise ValueError(
+                f"`indices` of `SpikeTimes` must be < {n} (the size of `{inp.target}`); got max {largest}."
+            )
 
 
 def _require_unique(kind: str, names: list[str], hint: str) -> None:

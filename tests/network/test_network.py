@@ -230,3 +230,13 @@ def test_synapse_and_output_parameter_shapes_are_checked_before_compiling():
             [a],
             inputs=[bs.PoissonInput("A", 5, 10.0, 1.0, bs.ExponentialSynapse(tau=jnp.ones(2)), bs.CUBA())],
         )
+
+
+def test_spike_times_must_hit_existing_neurons():
+    source = bs.SpikeTimes(
+        "A", times=[1.0], indices=[4], weight=1.0, synapse=bs.ExponentialSynapse(), output=bs.CUBA()
+    )
+    with pytest.raises(
+        ValueError, match=r"`indices` of `SpikeTimes` must be < 4 \(the size of `A`\); got max 4"
+    ):
+        bs.Network([bs.Population("A", 4, bs.LIF())], inputs=[source])
