@@ -100,10 +100,9 @@ def simulate(
     )
     monitors, _, data = check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record)
     emissions = network.emissions()
-    spike_pops = tuple(n for n in record if emissions[n] == "spikes")
-    value_pops = tuple(
-        n for n in check_populations(network, record_values, "`record_values`") if emissions[n] == "values"
-    )
+    spike_pops = _of_kind(record, record_spikes, emissions, "spikes", "`record_spikes`", "`record_values`")
+    values = check_populations(network, record_values, "`record_values`")
+    value_pops = _of_kind(values, record_values, emissions, "values", "`record_values`", "`record_spikes`")
     if isinstance(value_every, bool) or not isinstance(value_every, int) or value_every < 1:
         raise ValueError(f"`value_every` must be an integer >= 1; got {value_every!r}.")
     plan = _choose_engine(engine, network, monitors, spike_pops, initial_state, key, data)
@@ -209,6 +208,18 @@ def _decimate(recorded: _Recorded, first_step: int, monitors, value_every: int) 
         recorded.overflow,
         recorded.first_nonfinite,
     )
+
+
+def _of_kind(names, asked, emissions, kind, what, other) -> tuple[str, ...]:
+    """The populations of `names` that emit `kind`; naming one of the other kind explicitly
+    (not through `True`) is an error that points to `other`."""
+    if asked is not True:
+        for name in names:
+            if emissions[name] != kind:
+                raise ValueError(
+                    f"{what}: population `{name}` emits {emissions[name]}, not {kind}; use {other}."
+                )
+    return tuple(n for n in names if emissions[n] == kind)
 
 
 def _first_false(ok) -> jax.Array:

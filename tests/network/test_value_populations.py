@@ -95,3 +95,17 @@ def test_coba_onto_a_rate_unit_is_rejected():
                 )
             ],
         )
+
+
+def test_recording_a_population_of_the_wrong_kind_is_an_error():
+    net = bs.Network([bs.Population("S", 2, bs.LIF()), bs.Population("R", 1, bs.RateUnit())])
+    with pytest.raises(
+        ValueError, match="`record_spikes`: population `R` emits values, not spikes; use `record_values`"
+    ):
+        bs.simulate(net, 1.0, key=jr.key(0), record_spikes=("R",))
+    with pytest.raises(
+        ValueError, match="`record_values`: population `S` emits spikes, not values; use `record_spikes`"
+    ):
+        bs.simulate(net, 1.0, key=jr.key(0), record_values=("S",))
+    result = bs.simulate(net, 1.0, key=jr.key(0), record_spikes=("S",), record_values=("R",))
+    assert result.values["R"].shape == (10, 1) and "S" in result.spikes
