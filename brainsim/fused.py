@@ -29,9 +29,9 @@ specifies); inputs are at most one `ConstantCurrent` per population; no monitors
 channel; float32 state; not under `jit`/`grad`/`vmap`; the CPU backend with the native library
 built.
 
-It fails closed. The decision is a `functools.singledispatch` rule per component type
-(`_refuse`), and every rule first checks that the component is exactly a type the kernel knows
-with exactly the fields it knows (`_UNDERSTOOD_FIELDS`): a new kind of component, a subclass,
+It fails closed. Every component is first checked to be exactly a type the kernel knows, with
+exactly the fields it knows (`_UNDERSTOOD_FIELDS`), then by its type's `functools.singledispatch`
+rule on its values (`_values_refusal`): a new kind of component, a subclass,
 or a new field on `Projection` or `LIF` (a plasticity rule, a modulation) makes the plan
 refuse, naming the component and the field, instead of running without it.
 
@@ -227,25 +227,26 @@ def _unknown(component, where: str) -> str | None:
     return None
 
 
-@ft.singledispatch
 def _refuse(component, where: str, context) -> str | None:
-    """The reason the kernel cannot run `component` (found at `where`), or `None`."""
-    return f"{where}: {type(component).__name__} is not a component the fused engine knows"
+    """The reason the kernel cannot run `component` (found at `where`; `context` is what holds
+    it), or `None`: first its exact type and fields, then its type's own rule."""
+    return _unknown(component, where) or _values_refusal(component, where, context)
 
 
-@_refuse.register
-def _(pop: Population, where, network):
-    if reason := _unknown(pop, where):
-        return reason
-    if reason := _refuse(pop.neuron, where, pop) or _refuse(pop.solver, f"{where} solver", pop):
-        return reason
+@ft.singledispatch
+def _values_refusal(component, where: str, context) -> str | None:
+    """What a known component's values rule out (shapes, dtypes, flags); types of the allow-list
+    without a rule here have nothing to check beyond their type and fields."""
     return None
 
 
-@_refuse.register
+@_values_refusal.register
+def _(pop: Population, where, network):
+    return _refuse(pop.neuron, where, pop) or _refuse(pop.solver, f"{where} solver", pop)
+
+
+@_values_refusal.register
 def _(neuron: LIF, where, pop):
-    if reason := _unknown(neuron, where):
-        return reason
     for field in _LIF_PARAMS:
         value = getattr(neuron, field)
         if np.shape(value) not in ((), (1,), (pop.n,)):
@@ -255,17 +256,8 @@ def _(neuron: LIF, where, pop):
     return None
 
 
-@_refuse.register(ExponentialEuler)
-@_refuse.register(ExponentialSynapse)
-@_refuse.register(CUBA)
-def _(component, where, context):
-    return _unknown(component, where)  # nothing to check beyond type and fields
-
-
-@_refuse.register
+@_values_refusal.register
 def _(proj: Projection, where, network):
-    if reason := _unknown(proj, where):
-        return reason
     if proj.plastic:
         return f"{where} is plastic (weights in the state)"
     if proj.synapse_delays is not None:
@@ -281,18 +273,14 @@ def _(proj: Projection, where, network):
     return None
 
 
-@_refuse.register
+@_values_refusal.register
 def _(output: COBA, where, proj):
-    if reason := _unknown(output, where):
-        return reason
     return None if np.ndim(output.e_rev) == 0 else f"{where}: `COBA.e_rev` is not a scalar"
 
 
-@_refuse.register(CSR)
-@_refuse.register(ELL)
+@_values_refusal.register(CSR)
+@_values_refusal.register(ELL)
 def _(conn, where, proj):
-    if reason := _unknown(conn, where):
-        return reason
     if conn.weights.dtype != jnp.float32:
         return f"{where}: weights are {conn.weights.dtype}, not float32"
     index_array = conn.indices if isinstance(conn, CSR) else conn.targets
@@ -301,10 +289,8 @@ def _(conn, where, proj):
     return None
 
 
-@_refuse.register
+@_values_refusal.register
 def _(conn: Procedural, where, proj):
-    if reason := _unknown(conn, where):
-        return reason
     if not conn.homogeneous:
         return f"{where}: `Procedural` weights are not homogeneous"
     if conn.weight.dtype != jnp.float32:
@@ -312,10 +298,8 @@ def _(conn: Procedural, where, proj):
     return None
 
 
-@_refuse.register
+@_values_refusal.register
 def _(inp: ConstantCurrent, where, network):
-    if reason := _unknown(inp, where):
-        return reason
     n = network.population(inp.target).n
     if np.shape(inp.current) not in ((), (1,), (n,)):
         return f"{where}: current has shape {np.shape(inp.current)}"

@@ -36,9 +36,9 @@ class AbstractMonitor(eqx.Module):
     def sample(self, state) -> Array:
         """One sample from a `NetworkState`."""
 
-    def check(self, network) -> None:
-        """Raise `ValueError` if this monitor cannot read `network`'s state (before compiling)."""
-        state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
+    def check(self, network, state) -> None:
+        """Raise `ValueError` if this monitor cannot read `network`'s state (`state`: its shape,
+        from `jax.eval_shape`), before compiling."""
         try:
             jax.eval_shape(self.sample, state)
         except (KeyError, AttributeError, IndexError, TypeError) as error:
@@ -81,13 +81,12 @@ class StateMonitor(AbstractMonitor):
             values = getattr(state.projections[self.target].synapse, self.variable)
         return values if self.indices is None else values[jnp.asarray(self.indices)]
 
-    def check(self, network) -> None:
+    def check(self, network, state) -> None:
         names = [p.name for p in network.populations] + [p.name for p in network.projections]
         if self.target not in names:
             raise ValueError(
                 f"monitor `{self.name}`: unknown population or projection `{self.target}`; known: {names}."
             )
-        state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
         if self.target in state.populations:
             component = state.populations[self.target].neuron
         elif self.variable == "weights":
@@ -152,10 +151,11 @@ def as_monitor(spec) -> AbstractMonitor:
 def check_monitors(network, monitors) -> tuple[AbstractMonitor, ...]:
     """Monitors from specs, each checked against `network`; names must be unique."""
     checked = tuple(as_monitor(m) for m in monitors)
+    state = jax.eval_shape(lambda: network.init_state(key=jr.key(0))) if checked else None
     seen = set()
     for m in checked:
         if m.name in seen:
             raise ValueError(f"monitor names must be unique; `{m.name}` appears twice.")
         seen.add(m.name)
-        m.check(network)
+        m.check(network, state)
     return checked

@@ -26,6 +26,7 @@ from jaxtyping import Array
 from .dynamics import AbstractCurrentInput, AbstractEventInput
 from .monitors import check_monitors
 from .network import Network, NetworkState
+from .network.step import all_finite
 
 
 class RunResult(eqx.Module):
@@ -177,11 +178,9 @@ def _finite_cotangent_fwd(state):
 
 
 def _finite_cotangent_bwd(_, cotangent):
-    leaves = [jnp.all(jnp.isfinite(c)) for c in jtu.tree_leaves(cotangent) if eqx.is_inexact_array(c)]
-    ok = jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
     cotangent = eqx.error_if(
         cotangent,
-        jnp.logical_not(ok),
+        jnp.logical_not(all_finite(cotangent)),
         "the gradient flowing back through the network state became NaN/Inf. The surrogate "
         "derivative is too wide for this network (see `brainsim.dynamics.surrogate`), or the "
         "forward run itself diverged.",
@@ -212,8 +211,9 @@ def check_time(duration, dt) -> tuple[float, int]:
     return float(dt), int(n_steps)
 
 
-def check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record):
-    """`(monitors, recorded population names, data)` after checking every argument."""
+def check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record, record_name="`record`"):
+    """`(monitors, recorded population names, data)` after checking every argument
+    (`record_name`: what the caller calls `record`, for the messages)."""
     if not isinstance(network, Network):
         raise TypeError(f"`network` must be a `bs.Network`; got {type(network).__name__}.")
     check_key(key)
@@ -221,7 +221,7 @@ def check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record
         if isinstance(inp, AbstractCurrentInput | AbstractEventInput):
             inp.check_dt(dt)
     monitors = check_monitors(network, monitors)
-    recorded = check_populations(network, record, "`record`")
+    recorded = check_populations(network, record, record_name)
     data = check_inputs(network, inputs, n_steps)
     if initial_state is not None:
         check_initial_state(network, initial_state)

@@ -95,10 +95,9 @@ def simulate(
             "`jax.jit`/`grad`/`vmap`; use `bs.run(...)`, the pure function that returns arrays."
         )
     dt, n_steps = check_time(duration, dt)
-    record = (
-        check_populations(network, record_spikes, "`record_spikes`") if isinstance(network, Network) else ()
+    monitors, record, data = check_run(
+        network, n_steps, dt, key, inputs, initial_state, monitors, record_spikes, "`record_spikes`"
     )
-    monitors, _, data = check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record)
     emissions = network.emissions()
     spike_pops = _of_kind(record, record_spikes, emissions, "spikes", "`record_spikes`", "`record_values`")
     values = check_populations(network, record_values, "`record_values`")

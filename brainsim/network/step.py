@@ -19,7 +19,7 @@ from jaxtyping import Array, Bool, PRNGKeyArray
 from .advance_projections import advance_projections
 from .assemble_inputs import assemble_inputs
 from .deliver import deliver
-from .emission import advance_population, emits
+from .emission import advance_population
 from .history import read_history, write_history
 from .state import NetworkState, StepRecord
 
@@ -32,9 +32,10 @@ def step(
     so results do not depend on how a run is chunked."""
     t = state.step.astype(jnp.result_type(float)) * dt
     step_key = jr.fold_in(key, state.step)
-    kinds = {p.name: emits(p.neuron) for p in network.populations}
     arrived = read_history(network, state)
-    projections, input_states, overflow = deliver(network, state, arrived, kinds, t, dt, step_key)
+    projections, input_states, overflow = deliver(
+        network, state, arrived, network.emissions(), t, dt, step_key
+    )
     drives = assemble_inputs(network, projections, input_states, inputs, t)
     populations, outputs, finite = {}, {}, {}
     for pop in network.populations:
