@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .network.plastic import with_weights
+from .ops import stored_synapses, to_coo
+
 
 @dataclass(frozen=True)
 class ProjectionGraph:
@@ -87,15 +90,11 @@ def synapse_graph(network, state=None) -> SynapseGraph:
     """The `SynapseGraph` of a `brainsim.Network`: per projection the stored synapses'
     (pre, post, weight, delay in steps). Plastic projections report the weights in `state`
     (a `NetworkState`, e.g. `result.final_state`) when given, else their initial weights."""
-    from .network.plastic import initial_weights, with_weights
-    from .ops import stored_synapses, to_coo
-
     graphs = []
     for proj in network.projections:
-        conn = proj.connectivity
-        if proj.plastic:
-            weights = initial_weights(conn) if state is None else state.projections[proj.name].weights
-            conn = with_weights(conn, weights)
+        conn = proj.connectivity  # a plastic projection's initial weights
+        if proj.plastic and state is not None:
+            conn = with_weights(conn, state.projections[proj.name].weights)
         pre, post, weight = to_coo(conn)
         if proj.synapse_delays is None:
             delay = np.full(np.shape(pre), proj.delay_steps, np.int64)

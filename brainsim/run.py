@@ -23,6 +23,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import Array
 
+from ._validation import require_positive_int
 from .dynamics import AbstractCurrentInput, AbstractEventInput
 from .monitors import check_monitors
 from .network import Network, NetworkState
@@ -99,13 +100,7 @@ def run(
     dt, n_steps = check_time(duration, dt)
     monitors, recorded, data = check_run(network, n_steps, dt, key, inputs, initial_state, monitors, record)
     if checkpoint_every is not None:
-        if (
-            isinstance(checkpoint_every, bool)
-            or not isinstance(checkpoint_every, int)
-            or checkpoint_every < 1
-        ):
-            raise ValueError(f"`checkpoint_every` must be an integer >= 1; got {checkpoint_every!r}.")
-        if n_steps % checkpoint_every:
+        if n_steps % require_positive_int("checkpoint_every", checkpoint_every):
             raise ValueError(
                 f"`checkpoint_every` must divide the number of steps ({n_steps}); got {checkpoint_every}."
             )

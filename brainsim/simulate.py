@@ -17,6 +17,7 @@ import jax.tree_util as jtu
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._validation import require_positive_int
 from .fused import FusedPlan, fused_plan, run_fused_chunk
 from .network import Network, NetworkState
 from .result import SimulationResult
@@ -102,8 +103,7 @@ def simulate(
     spike_pops = _of_kind(record, record_spikes, emissions, "spikes", "`record_spikes`", "`record_values`")
     values = check_populations(network, record_values, "`record_values`")
     value_pops = _of_kind(values, record_values, emissions, "values", "`record_values`", "`record_spikes`")
-    if isinstance(value_every, bool) or not isinstance(value_every, int) or value_every < 1:
-        raise ValueError(f"`value_every` must be an integer >= 1; got {value_every!r}.")
+    require_positive_int("value_every", value_every)
     plan = _choose_engine(engine, network, monitors, spike_pops, initial_state, key, data)
     chunk = _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps)
     if progress is None:

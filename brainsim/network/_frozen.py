@@ -39,4 +39,5 @@ class FrozenState:
 
 
 def freeze(tree, what: str) -> FrozenState | None:
-    return None if tree is None else FrozenState(tree, what)
+    """`tree` held as a `FrozenState` (`None` stays `None`; a `FrozenState` is kept as it is)."""
+    return None if tree is None or isinstance(tree, FrozenState) else FrozenState(tree, what)

@@ -167,5 +167,5 @@ def _with_drawn_delays(proj: Projection, key, index: int) -> Projection:
         max_delay_steps=ring,
         plastic=proj.plastic,
         name=proj.name,
-        initial_state=None if proj.initial_state is None else proj.initial_state.tree,
+        initial_state=proj.initial_state,
     )
