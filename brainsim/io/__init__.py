@@ -1,0 +1,1 @@
+"""Reading and writing: checkpoints, simulation results, and NIR model interchange."""
