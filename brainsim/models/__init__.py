@@ -6,3 +6,9 @@ The builders are named `...Network` so they never shadow the synaptic outputs `b
 
 from .coba import COBANetwork as COBANetwork, CUBANetwork as CUBANetwork
 from .cobahh import COBAHHNetwork as COBAHHNetwork
+
+__all__ = [
+    "COBANetwork",
+    "CUBANetwork",
+    "COBAHHNetwork",
+]
