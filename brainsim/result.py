@@ -40,7 +40,8 @@ class SimulationResult(eqx.Module):
       `value_every` steps, `(n_samples, n)` (see `values`).
     - `trace_samples`: per monitor name, samples of shape `(n_samples, ...)` (see `traces`).
     - `trace_every`: `(name, every)` per monitor.
-    - `final_state`: the `NetworkState` after the last step (pass it as `initial_state`).
+    - `final_state`: the `NetworkState` after the last step (pass it as `initial_state`);
+      `None` for a result read by `brainsim.io.load_result` without its network.
     - `overflow`: per projection, steps whose active rows exceeded the event operator's
       `max_active` buffer (see `overflow_steps`). The pure-JAX reference then took its exact
       slow path (nothing is dropped); the native CPU kernel has no buffer, so there the count
@@ -60,7 +61,7 @@ class SimulationResult(eqx.Module):
     value_every: int = eqx.field(static=True)
     trace_samples: dict
     trace_every: tuple[tuple[str, int], ...] = eqx.field(static=True)
-    final_state: NetworkState
+    final_state: NetworkState | None
     overflow: dict
 
     @classmethod
