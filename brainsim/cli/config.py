@@ -1,0 +1,209 @@
+"""Loading a config file: TOML syntax, `--set` overrides, the schema, and cross-references.
+
+`load_config(path, overrides)` reads the file with `tomllib`, applies each override
+(`"simulation.duration=50"`; an element of an array of tables is addressed by its `name` or
+its index: `"populations.exc.n=80"`, `"projections.0.weight=2"`), validates everything
+against `brainsim.cli.schema.SCHEMA`, checks the names that refer to each other (projection
+`pre`/`post`, input `target`, `simulation.record`), and returns a `Config`. Every problem is a
+`ConfigError` that names the file, the key and its line (found by `brainsim.cli.locate`) or
+the override that set it.
+"""
+
+import dataclasses
+import pathlib
+import tomllib
+from collections.abc import Sequence
+
+from ..run import check_time
+from .locate import key_lines
+from .schema import ConfigError, dotted, validate
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A validated config.
+
+    **Fields:**
+    - `values`: `{table: dict}` and `{array_table: [dict, ...]}` with every default filled
+      in (`values["network"]` is `None` unless the `[network]` shorthand is used).
+    - `path`: the file it came from.
+    - `lines`: key path -> line in the file (see `brainsim.cli.locate.key_lines`).
+    - `overrides`: key path -> the override that set it (`"--set simulation.duration=50"`).
+    """
+
+    values: dict
+    path: pathlib.Path
+    lines: dict
+    overrides: dict
+
+    def where(self, path: tuple) -> str:
+        return _where(path, self.lines, self.overrides)
+
+    def error(self, path: tuple, message: str) -> ConfigError:
+        """A `ConfigError` about the key at `path`: "file: `key` at line N: message"."""
+        return ConfigError(f"{self.path}: `{dotted(path)}` {self.where(path)}: {message}")
+
+    @property
+    def population_names(self) -> list[str]:
+        if self.values["network"] is not None:
+            return ["E", "I"]
+        return [p["name"] for p in self.values["populations"]]
+
+
+def load_config(path, overrides: Sequence[str | tuple[str, str]] = ()) -> Config:
+    """Read, override and validate a config file.
+
+    **Arguments:**
+    - `path`: the TOML file.
+    - `overrides`: assignments `"table.key=value"` (the value is read as TOML, else taken as a
+      string), or `(assignment, label)` pairs where `label` says where it came from in
+      messages (default `"--set <assignment>"`).
+
+    **Returns:** a `Config`. Raises `ConfigError` for a missing file, a TOML syntax error
+    (with tomllib's line and column), an unknown key, a wrong type, a value out of range, or
+    a name that refers to nothing.
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file: {err.strerror or err}.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: TOML syntax error: {err}.") from None
+    lines = key_lines(text)
+    applied: dict[tuple, str] = {}
+    for item in overrides:
+        assignment, label = (item, f"--set {item}") if isinstance(item, str) else item
+        applied[_apply_override(data, assignment, label, path)] = label
+
+    def where(key_path: tuple) -> str:
+        return _where(key_path, lines, applied)
+
+    def error(message: str) -> ConfigError:
+        return ConfigError(f"{path}: {message}")
+
+    values = validate(data, where, error)
+    config = Config(values, path, lines, applied)
+    _check_references(config)
+    return config
+
+
+def _where(path: tuple, lines: dict, overrides: dict) -> str:
+    for end in range(len(path), 0, -1):
+        if path[:end] in overrides:
+            return f"in {overrides[path[:end]]}"
+        if path[:end] in lines:
+            return f"at line {lines[path[:end]]}"
+    return "(not in the file)"
+
+
+def _apply_override(data: dict, assignment: str, label: str, path: pathlib.Path) -> tuple:
+    """Set `table.key=value` in `data`; return the concrete key path it set."""
+    name, sep, raw = assignment.partition("=")
+    parts = [p.strip() for p in name.split(".")]
+    if not sep or not all(parts):
+        raise ConfigError(f"{path}: {label}: expected `table.key=value` (e.g. `simulation.duration=50`).")
+    try:
+        value = tomllib.loads(f"value = {raw.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word: a string (`engine=generic`)
+    node, concrete = data, ()
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            index = _element(node, part)
+            if index is None:
+                names = [e.get("name", str(j)) for j, e in enumerate(node) if isinstance(e, dict)]
+                raise ConfigError(
+                    f"{path}: {label}: `{dotted(concrete)}` has no element named or numbered '{part}'; "
+                    f"it has {len(node)}: {', '.join(map(str, names))}."
+                )
+            if last:
+                raise ConfigError(
+                    f"{path}: {label}: name a key of `{dotted(concrete + (index,))}`, not the table."
+                )
+            node, concrete = node[index], concrete + (index,)
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"{path}: {label}: `{dotted(concrete)}` is a value, not a table.")
+        concrete = concrete + (part,)
+        if last:
+            node[part] = value
+        else:
+            node = node.setdefault(part, {})
+    return concrete
+
+
+def _element(elements: list, part: str) -> int | None:
+    """The index of the element of an array of tables named `part` (its `name`), or `part` as an index."""
+    for index, element in enumerate(elements):
+        if isinstance(element, dict) and element.get("name") == part:
+            return index
+    if part.isdigit() and int(part) < len(elements):
+        return int(part)
+    return None
+
+
+def _check_references(config: Config) -> None:
+    """Names that refer to each other, and times that must be multiples of `dt`."""
+    values = config.values
+    tables = ("populations", "projections", "inputs")
+    if values["network"] is not None:
+        given = [t for t in tables if values[t]]
+        if given:
+            raise config.error(
+                ("network",),
+                f"the `[network]` shorthand builds a whole model; remove it or the "
+                f"{', '.join(f'[[{t}]]' for t in given)} tables.",
+            )
+    elif not values["populations"]:
+        raise ConfigError(
+            f'{config.path}: no network: give `[network]` with `model = "coba"` (or `cuba`, '
+            "`cobahh`), or at least one `[[populations]]` table."
+        )
+    seen: dict[str, int] = {}
+    for i, pop in enumerate(values["populations"]):
+        if pop["name"] in seen:
+            raise config.error(
+                ("populations", i, "name"),
+                f"population name '{pop['name']}' is already used by populations[{seen[pop['name']]}].",
+            )
+        seen[pop["name"]] = i
+    known = config.population_names
+
+    def require_population(path: tuple, name: str) -> None:
+        if name not in known:
+            raise config.error(path, f"unknown population '{name}'; known: {', '.join(known)}.")
+
+    names: dict[str, int] = {}
+    for i, proj in enumerate(values["projections"]):
+        require_population(("projections", i, "pre"), proj["pre"])
+        require_population(("projections", i, "post"), proj["post"])
+        name = proj["name"] or f"{proj['pre']}->{proj['post']}"
+        if name in names:
+            raise config.error(
+                ("projections", i),
+                f"projection name '{name}' is already used by projections[{names[name]}]; give one "
+                "of them a distinct `name`.",
+            )
+        names[name] = i
+    for i, inp in enumerate(values["inputs"]):
+        require_population(("inputs", i, "target"), inp["target"])
+    for name in values["simulation"]["record"] or ():
+        require_population(("simulation", "record"), name)
+    dt = values["simulation"]["dt"]
+    try:
+        check_time(values["simulation"]["duration"], dt)
+    except ValueError as err:
+        raise config.error(("simulation", "duration"), str(err)) from None
+    for i, proj in enumerate(values["projections"]):
+        if proj["delay"] is not None:
+            steps = proj["delay"] / dt
+            if abs(steps - round(steps)) > 1e-6 * max(1.0, steps) or round(steps) < 1:
+                raise config.error(
+                    ("projections", i, "delay"),
+                    f"must be a positive multiple of `simulation.dt` = {dt:g} ms; got {proj['delay']:g} ms "
+                    f"({steps:g} steps).",
+                )
