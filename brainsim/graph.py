@@ -37,6 +37,23 @@ class ProjectionGraph:
     def n_synapses(self) -> int:
         return int(self.pre.shape[0])
 
+    def __repr__(self) -> str:
+        """A one-line summary: names, synapse count, weight and delay ranges (no arrays)."""
+        return (
+            f"ProjectionGraph({self.name!r}: {self.pre_population} -> {self.post_population}, "
+            f"{self.n_synapses:,} synapses, weight {_range(self.weight)}, delay {_range(self.delay)} steps)"
+        )
+
+
+def _range(values: np.ndarray) -> str:
+    """`"min..max (mean m)"` of an array, or `"-"` when it is empty."""
+    if values.size == 0:
+        return "-"
+    low, high = np.min(values), np.max(values)
+    if low == high:
+        return f"{low:g}"
+    return f"{low:g}..{high:g} (mean {np.mean(values):.3g})"
+
 
 @dataclass(frozen=True)
 class SynapseGraph:
@@ -58,6 +75,18 @@ class SynapseGraph:
     @property
     def n_neurons(self) -> int:
         return int(sum(self.population_sizes))
+
+    def __repr__(self) -> str:
+        """A one-line summary: populations with sizes, projection and synapse counts (no arrays)."""
+        populations = ", ".join(f"{n}: {k:,}" for n, k in zip(self.population_names, self.population_sizes, strict=True))
+        return (
+            f"SynapseGraph({self.n_neurons:,} neurons in {len(self.population_names)} populations "
+            f"({populations}), {len(self.projections)} projections, {self.n_synapses:,} synapses)"
+        )
+
+    def __str__(self) -> str:
+        """The summary, then one line per projection."""
+        return "\n".join([repr(self), *(f"  {p!r}" for p in self.projections)])
 
     @property
     def n_synapses(self) -> int:

@@ -21,7 +21,8 @@ from jaxtyping import Float, Int
 
 from .chips import ENERGY_TERMS, TIME_TERMS, Chip
 from .constraints import CoreUsage, Violation, check_constraints, core_usage
-from .network_graph import NeuronGraph
+from ..result import SimulationResult
+from .network_graph import NeuronGraph, rates_from_spikes
 from .route import core_router, hop_counts, route_links, router_table_entries
 
 
@@ -32,6 +33,8 @@ class CostReport:
     **Fields:**
     - `chip`, `delivery`: preset name and delivery semantics used.
     - `duration_ms`, `n_steps`, `dt_ms`: the window.
+    - `window_source`: where the window and step came from: `"record"` (a simulation's
+      `SimulationResult`), `"given"` (arguments) or `"assumed"` (1000 ms / 1 ms defaults).
     - `cores_used`, `routers_used`, `chips_used`.
     - `spikes`, `synaptic_ops`, `messages`: $S$, $Y$, $M$.
     - `spike_hops`: hops of the preset's delivery; `spike_hops_unicast`, `spike_hops_multicast`
@@ -82,6 +85,7 @@ class CostReport:
     core_neurons: np.ndarray = field(repr=False)
     core_synaptic_ops: np.ndarray = field(repr=False)
     router_entries: np.ndarray | None = field(repr=False, default=None)
+    window_source: str = "given"
 
     @property
     def feasible(self) -> bool:
@@ -132,9 +136,10 @@ def cost_report(
     core_of: Int[np.ndarray, " n"],
     chip: Chip,
     *,
+    record: SimulationResult | None = None,
     spike_counts: Float[np.ndarray, " m"] | None = None,
-    duration_ms: float = 1000.0,
-    dt_ms: float = 1.0,
+    duration_ms: float | None = None,
+    dt_ms: float | None = None,
     check_router_tables: bool = True,
 ) -> CostReport:
     """Evaluate the cost model for an assignment of neurons to cores.
@@ -144,14 +149,36 @@ def cost_report(
       ($s_i = r_i \\cdot$ `duration_ms` $\\cdot 10^{-3}$).
     - `core_of`: int array `(n_neurons,)`, the core of each neuron, in `[0, chip.n_cores)`.
     - `chip`: the platform.
-    - `spike_counts`: float array `(n_neurons,)`, spikes per neuron over the window (a record).
-    - `duration_ms`: window length, ms, > 0.
-    - `dt_ms`: time step, ms, > 0 (the step count is `round(duration_ms / dt_ms)`).
+    - `record`: the `SimulationResult` of a run of this network: the spike counts, the window
+      (`record.duration`) and the time step (`record.dt`) are taken from it. Every population
+      of `graph` must be in the run; spiking ones must have recorded spikes.
+    - `spike_counts`: float array `(n_neurons,)`, spikes per neuron over the window (without
+      `record`).
+    - `duration_ms`: window length, ms, > 0 (without `record`).
+    - `dt_ms`: time step, ms, > 0 (without `record`); the step count is
+      `round(duration_ms / dt_ms)`. It sets the neuron-update energy and the per-step loads.
     - `check_router_tables`: also compute multicast router-table entries when the preset has
       a table limit.
 
+    Without `record`, a window or step that is not given is *assumed* (1000 ms, 1 ms) and the
+    report says so in `window_source`.
+
     **Returns:** a `CostReport`.
     """
+    window_source = "given"
+    if record is not None:
+        if spike_counts is not None:
+            raise ValueError("give `record` or `spike_counts`, not both: the record holds the counts.")
+        for name, given, recorded in (("duration_ms", duration_ms, record.duration), ("dt_ms", dt_ms, record.dt)):
+            if given is not None and not np.isclose(given, recorded):
+                raise ValueError(f"`{name}` = {given} ms disagrees with the record's {recorded} ms; omit it.")
+        duration_ms, dt_ms = float(record.duration), float(record.dt)
+        spike_counts = _record_spike_counts(graph, record)
+        window_source = "record"
+    elif duration_ms is None or dt_ms is None:
+        window_source = "assumed"
+        duration_ms = 1000.0 if duration_ms is None else duration_ms
+        dt_ms = 1.0 if dt_ms is None else dt_ms
     if not duration_ms > 0:
         raise ValueError(f"`duration_ms` must be > 0 ms; got {duration_ms!r}.")
     if not dt_ms > 0:
@@ -310,4 +337,22 @@ def cost_report(
         core_neurons=usage.neurons,
         core_synaptic_ops=syn_ops_core,
         router_entries=entries,
+        window_source=window_source,
     )
+
+
+def _record_spike_counts(graph: NeuronGraph, record: SimulationResult) -> np.ndarray:
+    """Spikes per neuron (global order) in `record`, refusing populations it cannot account for."""
+    sizes = record.population_sizes
+    unknown = [p for p in graph.population_names if p not in sizes]
+    if unknown:
+        raise ValueError(
+            f"`record` has no population {unknown} of the graph (it has {sorted(sizes)}): is it a run "
+            "of this network?"
+        )
+    unrecorded = [p for p in graph.population_names if p in record.spike_counts and p not in record.spikes]
+    if unrecorded:
+        raise ValueError(
+            f"`record` kept no spikes of {unrecorded}: simulate with `record_spikes=True` (or name them)."
+        )
+    return rates_from_spikes(graph, record) * (record.duration * 1e-3)

@@ -65,6 +65,16 @@ class NeuronGraph:
     def n_synapses(self) -> int:
         return int(self.pre.shape[0])
 
+    def __repr__(self) -> str:
+        """A one-line summary: sizes, rates and whether weights are held (no arrays)."""
+        names = self.population_names
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+        return (
+            f"NeuronGraph({self.n_neurons:,} neurons in {len(names)} populations ({shown}), "
+            f"{self.n_synapses:,} synapses, rates {self.rates.min():.3g}..{self.rates.max():.3g} Hz "
+            f"(mean {self.rates.mean():.3g} Hz), weights {'held' if self.weight is not None else 'none'})"
+        )
+
     def with_rates(self, rates: Float[np.ndarray, " n"]) -> "NeuronGraph":
         """The same graph with other rates (Hz)."""
         return NeuronGraph(

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from ..result import SimulationResult
 from .cost import CostReport, cost_report
 from .mapping import Mapping
 from .network_graph import NeuronGraph
@@ -35,19 +36,31 @@ def population_traffic(graph: NeuronGraph, mapping: Mapping) -> tuple[np.ndarray
 
 
 def mapping_report(
-    graph: NeuronGraph, mapping: Mapping, cost: CostReport | None = None, *, full: bool = False
+    graph: NeuronGraph,
+    mapping: Mapping,
+    cost: CostReport | None = None,
+    *,
+    record: SimulationResult | None = None,
+    full: bool = False,
 ) -> dict:
     """Everything about a mapping as a JSON-serialisable dict.
 
     **Arguments:**
-    - `graph`: the network; `mapping`: its mapping; `cost`: a `CostReport` (computed from the
-      graph's rates over 1 s when omitted); `full`: include per-core and per-link arrays.
+    - `graph`: the network; `mapping`: its mapping.
+    - `cost`: a `CostReport`; when omitted it is computed with `cost_report`, from `record`
+      (the run's spike counts, duration and `dt`) if given, else from the graph's rates over
+      an assumed 1 s window at 1 ms steps (the report's `cost.window_source` says which).
+    - `record`: a `SimulationResult` of the network (only when `cost` is omitted).
+    - `full`: include per-core and per-link arrays.
 
     **Returns:** dict with `chip`, `mapper`, `seconds`, `cores_used`, `feasible`,
     `violations`, `notes`, `cost`, `population_traffic` and `provenance` (every constant's
     value, unit, source and tag).
     """
-    cost = cost_report(graph, mapping.core_of, mapping.chip) if cost is None else cost
+    if cost is None:
+        cost = cost_report(graph, mapping.core_of, mapping.chip, record=record)
+    elif record is not None:
+        raise ValueError("give `cost` or `record`, not both: `cost` already fixes the window.")
     msgs, hops = population_traffic(graph, mapping)
     out = {
         "chip": mapping.chip.name,
@@ -77,8 +90,23 @@ def _grid(chip, values_per_router):
     return img
 
 
+def _say_empty(ax, message: str) -> None:
+    """Write why a plot is empty in the middle of `ax`."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.3", wrap=True)
+
+
+def _no_traffic_reason(cores_used: int, spikes: float) -> str:
+    """Why a mapping has no inter-core traffic."""
+    if spikes == 0:
+        return "no inter-core traffic: no neuron spikes (all rates 0 Hz)"
+    if cores_used <= 1:
+        return "no inter-core traffic: all synapses on one core"
+    return "no inter-core traffic: every synapse's target is on its source's core"
+
+
 def plot_core_load(mapping: Mapping, cost: CostReport, *, quantity: str = "synaptic_ops", ax=None):
-    """Mesh heatmap per router of `"synaptic_ops"` (per second) or `"neurons"`.
+    """Chip heatmap: per router, `"synaptic_ops"` (per second over the report's window) or
+    `"neurons"`. Routers without cores are blank (NaN); an all-zero map says why.
 
     **Returns:** the matplotlib `Axes`."""
     import matplotlib.pyplot as plt
@@ -96,12 +124,21 @@ def plot_core_load(mapping: Mapping, cost: CostReport, *, quantity: str = "synap
         _, ax = plt.subplots(figsize=(4.5, 4))
     im = ax.imshow(_grid(chip, per_router), origin="lower", cmap="viridis")
     ax.figure.colorbar(im, ax=ax, label="synaptic ops / s" if quantity == "synaptic_ops" else "neurons")
-    ax.set(xlabel="x (router)", ylabel="y (router)", title=f"{chip.name}: {quantity} per router")
+    window = f" ({cost.duration_ms:g} ms, dt {cost.dt_ms:g} ms, {cost.window_source})" if quantity == "synaptic_ops" else ""
+    ax.set(xlabel="x (router)", ylabel="y (router)", title=f"{chip.name}: {quantity} per router{window}")
+    if not np.any(per_router):
+        _say_empty(
+            ax,
+            "no synaptic events: no spikes in the window"
+            if cost.spikes == 0
+            else "no synaptic events: the spiking neurons have no synapses",
+        )
     return ax
 
 
 def plot_link_load(mapping: Mapping, cost: CostReport, *, ax=None):
-    """Every used link as an arrow-free segment coloured by its load (spikes/s).
+    """Every used link as an arrow-free segment coloured by its load (spikes/s); with no used
+    link the axes say why.
 
     **Returns:** the matplotlib `Axes`."""
     import matplotlib.pyplot as plt
@@ -120,6 +157,8 @@ def plot_link_load(mapping: Mapping, cost: CostReport, *, ax=None):
         lc = LineCollection(segs, array=load, cmap="inferno", linewidths=2.0)
         ax.add_collection(lc)
         ax.figure.colorbar(lc, ax=ax, label="spikes / s")
+    else:
+        _say_empty(ax, _no_traffic_reason(cost.cores_used, cost.spikes))
     xy = chip.router_xy
     ax.scatter(xy[:, 0], xy[:, 1], s=4, c="grey")
     ax.set(xlabel="x (router)", ylabel="y (router)", title=f"{chip.name}: link load", aspect="equal")
@@ -127,7 +166,8 @@ def plot_link_load(mapping: Mapping, cost: CostReport, *, ax=None):
 
 
 def plot_population_traffic(graph: NeuronGraph, mapping: Mapping, *, ax=None):
-    """Heatmap of unicast spike-hops/s per (source, target) population pair.
+    """Heatmap of unicast spike-hops/s per (source, target) population pair (from the graph's
+    rates); an all-zero map says why.
 
     **Returns:** the matplotlib `Axes`."""
     import matplotlib.pyplot as plt
@@ -137,9 +177,14 @@ def plot_population_traffic(graph: NeuronGraph, mapping: Mapping, *, ax=None):
         _, ax = plt.subplots(figsize=(4.5, 4))
     im = ax.imshow(hops, cmap="magma")
     names = graph.population_names
+    title = "traffic per population pair"
     if len(names) <= 20:
         ax.set_xticks(range(len(names)), names, rotation=90)
         ax.set_yticks(range(len(names)), names)
+    else:
+        title += f"\n({len(names)} populations: names not shown)"
     ax.figure.colorbar(im, ax=ax, label="spike-hops / s")
-    ax.set(xlabel="target population", ylabel="source population", title="traffic per population pair")
+    ax.set(xlabel="target population", ylabel="source population", title=title)
+    if not np.any(hops):
+        _say_empty(ax, _no_traffic_reason(mapping.n_cores_used, float(graph.rates.sum())))
     return ax
