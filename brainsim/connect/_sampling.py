@@ -30,12 +30,13 @@ def bernoulli_csr(
     expected = total * p
     capacity = min(total, int(expected + 6.0 * math.sqrt(expected * (1.0 - p)) + 32))
     indices = np.empty(capacity, np.int32)
+    chunk = min(_CHUNK, capacity + 1)  # usually one chunk: no gaps drawn beyond the capacity
     filled, last = 0, -1
     while True:
         if p == 1.0:
-            positions = np.arange(last + 1, min(last + 1 + _CHUNK, total), dtype=np.int64)
+            positions = np.arange(last + 1, min(last + 1 + chunk, total), dtype=np.int64)
         else:
-            positions = np.cumsum(rng.geometric(p, size=_CHUNK))
+            positions = np.cumsum(rng.geometric(p, size=chunk))
             positions += last
         done = positions.shape[0] == 0 or positions[-1] >= total
         if done:
@@ -60,6 +61,60 @@ def bernoulli_csr(
         if done or last >= total - 1:
             break
     return _indptr(counts), indices[:filled]
+
+
+ROW_CAPACITY_FAILURE = 1e-9
+"""The probability, per build, that some row draws more synapses than `binomial_row_capacity`."""
+
+
+def binomial_row_capacity(n_rows: int, n_candidates: int, p: float) -> int:
+    r"""A row length that `n_rows` independent Binomial(`n_candidates`, `p`) draws all stay
+    within except with probability <= `ROW_CAPACITY_FAILURE`: the smallest $k$ with
+    $n_\mathrm{rows} P(X > k) \le 10^{-9}$, computed exactly from the binomial pmf (log-gamma,
+    then the ratio recurrence). It depends on the sizes and `p` only, never on a seed: the
+    width of a seed-stable format.
+    """
+    if p <= 0.0 or n_candidates == 0 or n_rows == 0:
+        return 0
+    if p >= 1.0:
+        return n_candidates
+    mode = min(n_candidates, int((n_candidates + 1) * p))
+    log_pmf = (
+        math.lgamma(n_candidates + 1)
+        - math.lgamma(mode + 1)
+        - math.lgamma(n_candidates - mode + 1)
+        + mode * math.log(p)
+        + (n_candidates - mode) * math.log1p(-p)
+    )
+    pmf, ratio = [math.exp(log_pmf)], p / (1.0 - p)
+    for k in range(mode, n_candidates):  # pmf(k + 1) from pmf(k), down to negligible terms
+        pmf.append(pmf[-1] * (n_candidates - k) / (k + 1) * ratio)
+        if pmf[-1] < 1e-30:
+            break
+    tail = 0.0  # P(X > k) for k from the last computed term down to the mode
+    for offset in range(len(pmf) - 1, -1, -1):
+        if n_rows * (tail + pmf[offset]) > ROW_CAPACITY_FAILURE:
+            return min(n_candidates, mode + offset)
+        tail += pmf[offset]
+    return mode
+
+
+def csr_to_padded_rows(indptr: np.ndarray, indices: np.ndarray, width: int, pad: int) -> np.ndarray:
+    """CSR rows as a `(n_pre, width)` int32 table, each row's entries first (in order), then
+    `pad`; raises if a row is longer than `width`."""
+    counts = np.diff(indptr)
+    longest = int(counts.max(initial=0))
+    if longest > width:
+        row = int(np.argmax(counts))
+        raise ValueError(
+            f"row {row} drew {longest} synapses, more than the seed-stable capacity of {width} "
+            f"per row (exceeded with probability <= {ROW_CAPACITY_FAILURE:g} per build); use "
+            "another key, or `seed_stable=False`."
+        )
+    table = np.full((counts.shape[0], width), pad, np.int32)
+    rows = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
+    table[rows, np.arange(indices.shape[0], dtype=np.int64) - indptr[rows]] = indices
+    return table
 
 
 def _indptr(counts: np.ndarray) -> np.ndarray:

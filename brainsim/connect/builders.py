@@ -24,7 +24,14 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from .._validation import _concrete, require_in_range, require_nonnegative_int, require_positive_int
 from ..ops import CSR, ELL, AbstractConnectivity, Dense
 from ..ops._base import default_float_dtype
-from ._sampling import bernoulli_csr, distinct_per_row, indptr_from_rows, transpose_rows
+from ._sampling import (
+    bernoulli_csr,
+    binomial_row_capacity,
+    csr_to_padded_rows,
+    distinct_per_row,
+    indptr_from_rows,
+    transpose_rows,
+)
 
 
 class AbstractConnectivityRule(eqx.Module):
@@ -99,9 +106,16 @@ class FixedProbability(AbstractConnectivityRule):
     - `p`: connection probability, in [0, 1].
     - `weight`: homogeneous weight, in the receiving synapse's unit (nS or pA).
     - `allow_self_connections`: if `False`, no pair $i \to i$.
-    - `max_active`: active-row buffer of the built `CSR` (default: the format's choice).
+    - `max_active`: active-row buffer of the built format (default: the format's choice).
+    - `seed_stable`: if `True`, build an `ELL` whose width depends on `(n_pre, n_post, p)` only
+      (`binomial_row_capacity`: every row fits except with probability <= 1e-9 per build, and
+      a row that does not raises a `ValueError`), so networks drawn with different keys have
+      identical shapes: a sweep over connectivity seeds compiles once and `vmap`s. The
+      synapses are those of the `CSR` drawn with the same key; the slots beyond a row's
+      synapses hold the target `n_post`, which every event operator (reference, native and
+      fused) skips and whose gradient is zero, so the padding changes no result.
 
-    **Returns** (`build`): `CSR`.
+    **Returns** (`build`): `CSR`, or `ELL` with `seed_stable=True`.
 
     ```python
     conn = FixedProbability(0.02, weight=6.0).build(4000, 4000, key=jax.random.key(0))
@@ -112,17 +126,24 @@ class FixedProbability(AbstractConnectivityRule):
     weight: Float[Array, ""] = eqx.field(converter=_as_weight)
     allow_self_connections: bool = True
     max_active: int | None = None
+    seed_stable: bool = False
 
     def __check_init__(self):
         require_in_range("p", self.p, 0.0, 1.0)
         _require_scalar_weight(self.weight)
         _require_max_active(self.max_active)
+        if not isinstance(self.seed_stable, bool):
+            raise TypeError(f"`seed_stable` must be True or False; got {self.seed_stable!r}.")
 
-    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> CSR:
+    def build(self, n_pre: int, n_post: int, *, key: PRNGKeyArray) -> CSR | ELL:
         n_pre, n_post = _sizes(n_pre, n_post)
         indptr, indices = bernoulli_csr(
             _numpy_rng(key), n_pre, n_post, self.p, exclude_diagonal=not self.allow_self_connections
         )
+        if self.seed_stable:
+            width = binomial_row_capacity(n_pre, n_post, self.p)
+            targets = csr_to_padded_rows(indptr, indices, width, pad=n_post)
+            return ELL(targets, self.weight, n_post, max_active=self.max_active)
         return CSR(indptr, indices, self.weight, n_post, max_active=self.max_active)
 
 
@@ -158,13 +179,17 @@ class FixedInDegree(AbstractConnectivityRule):
         )  # (n_post, k): presynaptic partners of each postsynaptic neuron
         indptr, indices = transpose_rows(sources, n_pre)
         del sources  # before the indices are copied to the device
+        # Out-degrees are Binomial(n_post, k / n_pre): a row-length bound from the sizes alone
+        # keeps the static `max_row_length` (hence the compiled program) the same for every key.
+        candidates = n_pre if self.allow_self_connections else max(n_pre - 1, 1)
+        stable = binomial_row_capacity(n_pre, n_post, min(1.0, self.k / candidates))
         return CSR(
             indptr,
             indices,
             self.weight,
             n_post,
             max_active=self.max_active,
-            max_row_length=int(np.diff(indptr).max(initial=0)),
+            max_row_length=max(stable, int(np.diff(indptr).max(initial=0))),
         )
 
 
