@@ -1,11 +1,16 @@
 r"""The spike exchange between devices, and what it costs.
 
 Once per exchange interval of $M$ steps (1, or up to the network's shortest delay: NEST's
-minimum-delay scheme), each device bit-packs the spikes of its slots for the $M$ steps,
-population after population ($\lceil m_p / 8 \rceil$ bytes per step and population), and one
-`all_gather` gives every device every device's block; each device unpacks it into global
-neuron order and writes it into its history rings. A spike emitted at step $t$ acts at step
-$t + d$ with $d \ge M$, so it has always arrived by then.
+minimum-delay scheme), each device bit-packs the spikes of its *boundary* neurons for the $M$
+steps: those with at least one postsynaptic target on another device (a neuron whose targets
+are all local is never sent). Populations are packed one after the other,
+$\lceil b_p / 8 \rceil$ bytes per step for the largest boundary $b_p$ over devices, and one
+`all_gather` gives every device every device's block. Each device unpacks it into global
+neuron order, adds its own neurons' spikes, and writes the result into its history rings; a
+remote neuron that is not on the boundary has no synapse onto this device, so its row is
+never read. A spike emitted at step $t$ acts at step $t + d$ with $d \ge M$, so it has
+always arrived by then. The boundary, hence the volume, shrinks with a partition that keeps
+connected neurons together.
 
 `CommunicationReport` compares that volume with what compact per-destination index lists
 would move (4 bytes per spike and per *other* device holding one of its targets, plus a
@@ -31,15 +36,17 @@ def unpack_spikes(
     gathered: UInt8[Array, "D M bytes"], widths: dict[str, int], positions: dict[str, np.ndarray]
 ) -> dict[str, Bool[Array, "M n"]]:
     """Invert `pack_spikes` over all devices' buffers `(D, M, bytes)`: per population, the
-    spikes `(M, n_p)` in the population's neuron order (`widths`: slots per device `m_p`;
-    `positions`: flat slot `d * m_p + k` of each neuron)."""
+    spikes `(M, n_p)` in the population's neuron order (`widths`: entries per device `b_p`;
+    `positions`: flat entry `d * b_p + r` of each neuron, `-1` for a neuron not sent, which
+    reads as no spike)."""
     out, start = {}, 0
     n_devices, steps = gathered.shape[:2]
     for name, m in widths.items():  # loop over populations (static structure)
         size = -(-m // 8)
         bits = jnp.unpackbits(gathered[..., start : start + size], axis=-1, count=m)  # (D, M, m)
         flat = jnp.moveaxis(bits, 0, 1).reshape(steps, n_devices * m)
-        out[name] = flat[:, positions[name]].astype(bool)
+        where = positions[name]
+        out[name] = jnp.where(where >= 0, flat[:, np.maximum(where, 0)], 0).astype(bool)
         start += size
     return out
 
@@ -61,7 +68,9 @@ class CommunicationReport:
     - `n_devices`, `exchange_every`: `D` and the steps per exchange `M`.
     - `all_gather_bytes_per_step`: what the implemented exchange moves: every device receives
       the other `D - 1` devices' packed buffers, so `D (D - 1) B / M` bytes per step for a
-      buffer of `B` bytes. It does not depend on the spikes or on the partition's quality.
+      buffer of `B` bytes (the boundary neurons' bits). It depends on the partition (the
+      boundary), not on the spikes.
+    - `full_gather_bytes_per_step`: the same for a buffer of every slot (no boundary filter).
     - `index_list_bytes_per_step`: what compact per-destination index lists would move, mean
       over the record: 4 bytes per (spike, other device holding one of its targets) plus a
       4-byte count per ordered device pair and exchange.
@@ -74,6 +83,7 @@ class CommunicationReport:
     n_devices: int
     exchange_every: int
     all_gather_bytes_per_step: float
+    full_gather_bytes_per_step: float
     index_list_bytes_per_step: float
     cross_device_spikes_per_step: float
     cut_synapse_fraction: float

@@ -24,7 +24,7 @@ from ..dynamics import AbstractEventInput
 from ..network import InputState, NetworkState, PopulationState, ProjectionState, advance_population
 from ..network.history import read_history
 from ..network.step import all_finite
-from ..ops import active_count_exceeds_buffer, event_matvec
+from ..ops import Dense, event_matvec
 from ..run import RunResult, check_initial_state, check_key, check_populations, check_time
 from ._compat import shard_map_function
 from .exchange import pack_spikes, unpack_spikes
@@ -112,13 +112,13 @@ def _run(varying, initial_state, key, *, plan: ShardedNetwork, n_steps, dt, reco
     spec = PartitionSpec(plan.axis)
     body = ft.partial(_device_run, plan=plan, n_steps=n_steps, dt=dt, recorded=recorded)
     mapped = shard_map(body, mesh=plan.mesh, in_specs=(spec, spec, PartitionSpec()), out_specs=spec)
-    state, (fired, counts, overflow, finite) = mapped(varying, state, key)
+    state, (fired, counts, finite) = mapped(varying, state, key)
     outputs = {
         name: jnp.moveaxis(x, 0, 1).reshape(n_steps, -1)[:, layout.positions[name]]
         for name, x in fired.items()
     }
     counts = {name: jnp.sum(x, axis=0) for name, x in counts.items()}
-    overflow = {name: x[0] for name, x in overflow.items()}
+    overflow = _overflow(network, initial_state, counts, n_steps)
     finite = {name: jnp.all(x, axis=0) for name, x in finite.items()}
     return outputs, counts, overflow, finite, _from_devices(state, initial_state, sizes, layout)
 
@@ -131,14 +131,14 @@ def _device_run(varying, state, key, *, plan, n_steps, dt, recorded):
     every = plan.exchange_every
 
     def one_step(state, _):
-        state, fired, overflow, finite = _local_step(plan, comp, state, key_run, dt)
-        return state, (fired, overflow, finite)
+        state, fired, finite = _local_step(plan, comp, state, key_run, dt)
+        return state, (fired, finite)
 
     def interval(state, _):
-        state, (fired, overflow, finite) = lax.scan(one_step, state, None, length=every)
-        state = _exchange(plan, state, fired)
+        state, (fired, finite) = lax.scan(one_step, state, None, length=every)
+        state = _exchange(plan, comp, state, fired)
         counts = {name: jnp.sum(x, axis=-1) for name, x in fired.items()}
-        return state, ({name: fired[name] for name in recorded}, counts, overflow, finite)
+        return state, ({name: fired[name] for name in recorded}, counts, finite)
 
     state, ys = lax.scan(interval, state, None, length=n_steps // every)
     ys = jtu.tree_map(lambda y: y.reshape((n_steps,) + y.shape[2:])[None], ys)
@@ -153,11 +153,10 @@ def _local_step(plan: ShardedNetwork, comp: dict, state: NetworkState, key_run, 
     t = state.step.astype(dtype) * dt
     step_key = jr.fold_in(key_run, state.step)
     arrived = read_history(network, state)
-    projections, overflow = {}, {}
+    projections = {}
     for proj in network.projections:  # deliver
         conn, synapse, _ = comp["projections"][proj.name]
         delivered = event_matvec(conn, arrived[proj.name])
-        overflow[proj.name] = active_count_exceeds_buffer(conn, arrived[proj.name])
         current = state.projections[proj.name].synapse
         projections[proj.name] = ProjectionState(synapse.on_events(current, delivered))
     inputs = list(state.inputs)
@@ -195,25 +194,46 @@ def _local_step(plan: ShardedNetwork, comp: dict, state: NetworkState, key_run, 
             synapse, _ = comp["inputs"][k]
             inputs[k] = InputState(synapse.advance(inputs[k].synapse, t, dt))
     new_state = NetworkState(state.step + 1, populations, projections, tuple(inputs), state.history)
-    return new_state, fired, overflow, finite
+    return new_state, fired, finite
 
 
-def _exchange(plan: ShardedNetwork, state: NetworkState, fired: dict) -> NetworkState:
-    """All-gather the packed spikes of the last `exchange_every` steps and write them, in
-    global order, into every history ring."""
+def _exchange(plan: ShardedNetwork, comp: dict, state: NetworkState, fired: dict) -> NetworkState:
+    """All-gather the packed boundary spikes of the last `exchange_every` steps, add this
+    device's own spikes, and write the result, in global order, into every history ring."""
     widths = plan.exchange_widths
     if not widths:
         return state
     every = plan.exchange_every
-    buffer = pack_spikes({name: fired[name] > 0 for name in widths})  # (M, bytes)
-    gathered = lax.all_gather(buffer, plan.axis)  # (D, M, bytes)
-    spikes = unpack_spikes(gathered, widths, plan.layout.positions)
+    sent = {name: (fired[name][:, comp["send"][name]] > 0) & comp["send_real"][name] for name in widths}
+    gathered = lax.all_gather(pack_spikes(sent), plan.axis)  # (D, M, bytes)
+    positions = {name: plan.boundary[name][1] for name in widths}
+    spikes = unpack_spikes(gathered, widths, positions)
     first = state.step - every
     history = {}
     for name, ring in state.history.items():
+        n = ring.shape[1]
+        own = jnp.where(comp["real"][name], comp["take"][name], n)  # padding: dropped
+        arrived = spikes[name].at[:, own].set(fired[name] > 0, mode="drop")
         rows = (first + jnp.arange(every, dtype=first.dtype)) % ring.shape[0]
-        history[name] = ring.at[rows].set(spikes[name].astype(ring.dtype))
+        history[name] = ring.at[rows].set(arrived.astype(ring.dtype))
     return NetworkState(state.step, state.populations, state.projections, state.inputs, history)
+
+
+def _overflow(network, initial_state: NetworkState, counts: dict, n_steps: int) -> dict:
+    """Per projection, per step, whether its event buffer overflowed (more active presynaptic
+    rows than `max_active`), as `Network.step` reports it, from the global spike counts: a
+    device sees only the spikes that reach it, so the flag is computed from all of them."""
+    flags = {}
+    for proj in network.projections:
+        ring = initial_state.history[proj.pre]
+        source = jnp.arange(n_steps) - proj.delay_steps  # the step whose spikes arrive
+        before = jnp.sum(ring[source % ring.shape[0]] != 0, axis=-1).astype(counts[proj.pre].dtype)
+        arrived = jnp.where(source < 0, before, counts[proj.pre][jnp.maximum(source, 0)])
+        if isinstance(proj.connectivity, Dense):  # a matrix product: no buffer
+            flags[proj.name] = jnp.zeros(n_steps, bool)
+        else:  # `CSR`, `ELL`, `Procedural`
+            flags[proj.name] = arrived > proj.connectivity.max_active
+    return flags
 
 
 def _state_sizes(network) -> NetworkState:

@@ -12,6 +12,7 @@ from jaxtyping import Int
 
 from ..dynamics import AbstractCurrentInput, AbstractEventInput, AbstractSpikingNeuron
 from ..network import Network
+from ..ops import stored_synapses
 from .exchange import CommunicationReport, destination_counts, packed_bytes, spike_counts_per_step
 from .layout import DeviceLayout, activity_rates, contiguous_part, device_layout, metis_part
 from .localize import per_neuron, post_columns
@@ -30,6 +31,10 @@ class ShardedNetwork:
     - `layout`: the `DeviceLayout` (which device holds which neuron, and in which slot).
     - `partition`: `"contiguous"`, `"metis"` or `"given"`.
     - `exchange_every`: steps per spike exchange, in [1, shortest delay].
+    - `boundary`: per exchanged population, `(send, positions)`: `send` `(D, b_p)`, the slots
+      each device sends (its neurons with a target on another device; `-1` pads), and
+      `positions` `(n_p,)`, each neuron's entry `d * b_p + r` in the gathered buffer (`-1`:
+      never sent).
     - `shared`, `varying`, `treedef`: the per-device components (models with per-neuron
       parameters gathered to the device's slots, postsynaptic columns of each connectivity,
       slot tables): leaves equal on every device, device-stacked leaves `(D, ...)` placed on
@@ -42,6 +47,7 @@ class ShardedNetwork:
     layout: DeviceLayout
     partition: str
     exchange_every: int
+    boundary: dict[str, tuple[np.ndarray, np.ndarray]]
     shared: tuple[Any, ...]
     varying: tuple[Any, ...]
     treedef: Any
@@ -57,13 +63,21 @@ class ShardedNetwork:
 
     @property
     def exchange_widths(self) -> dict[str, int]:
-        """Slots per device `m_p` of each exchanged population, in buffer order."""
-        return {name: self.layout.local_size(name) for name in self.exchanged_populations}
+        """Entries per device `b_p` (the largest boundary) of each exchanged population, in
+        buffer order."""
+        return {name: send.shape[1] for name, (send, _) in self.boundary.items()}
 
     @property
     def packed_bytes_per_exchange(self) -> int:
-        """Bytes one device sends per exchange (the packed spikes of `exchange_every` steps)."""
-        return packed_bytes(self.exchange_widths, self.exchange_every) if self.exchange_widths else 0
+        """Bytes one device sends per exchange (the packed boundary spikes of `exchange_every`
+        steps), measured from the buffer `pack_spikes` builds."""
+        return packed_bytes(self.exchange_widths, self.exchange_every) if self.boundary else 0
+
+    @property
+    def full_packed_bytes_per_exchange(self) -> int:
+        """Bytes per device and exchange if every slot were sent (no boundary filter)."""
+        widths = {name: self.layout.local_size(name) for name in self.boundary}
+        return packed_bytes(widths, self.exchange_every) if widths else 0
 
     def components(self, varying) -> dict:
         """The per-device components from the device's slice of `varying` (leading axis of
@@ -96,6 +110,7 @@ class ShardedNetwork:
             n_devices=d,
             exchange_every=every,
             all_gather_bytes_per_step=d * (d - 1) * self.packed_bytes_per_exchange / every,
+            full_gather_bytes_per_step=d * (d - 1) * self.full_packed_bytes_per_exchange / every,
             index_list_bytes_per_step=4.0 * cross + 4.0 * d * (d - 1) / every,
             cross_device_spikes_per_step=cross,
             cut_synapse_fraction=float(np.mean(part[pre] != part[post])) if pre.size else 0.0,
@@ -161,11 +176,46 @@ def shard(
     layout = device_layout(sizes, part, n_devices)
     every = _exchange_every(network, exchange_every)
     columns = {p.name: post_columns(p.connectivity, layout.slots[p.post]) for p in network.projections}
-    per_device = [_components(network, layout, columns, d) for d in range(n_devices)]
+    boundary = _boundary(network, layout)
+    per_device = [_components(network, layout, columns, boundary, d) for d in range(n_devices)]
     shared, varying, treedef = _split(per_device)
     placement = NamedSharding(mesh, PartitionSpec(axis))
     varying = tuple(jax.device_put(v, placement) for v in varying)
-    return ShardedNetwork(network, mesh, axis, layout, name, every, shared, varying, treedef)
+    return ShardedNetwork(network, mesh, axis, layout, name, every, boundary, shared, varying, treedef)
+
+
+def _boundary(network: Network, layout: DeviceLayout) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per population with outgoing projections, the neurons each device must send: those
+    with a postsynaptic target on another device (see `ShardedNetwork.boundary`)."""
+    offsets = _offsets(network)
+    sizes = network.population_sizes
+    part = {name: layout.part[offsets[name] : offsets[name] + n] for name, n in sizes.items()}
+    remote = {name: np.zeros(sizes[name], bool) for name in network.history_lengths()}
+    for proj in network.projections:  # loop over projections (static structure)
+        pre, post, valid = (np.asarray(x).reshape(-1) for x in stored_synapses(proj.connectivity))
+        pre, post = pre[valid], post[valid]
+        crossing = part[proj.pre][pre] != part[proj.post][post]
+        remote[proj.pre][pre[crossing]] = True
+    boundary = {}
+    for name, sends in remote.items():
+        slots = layout.slots[name]
+        chosen = (slots >= 0) & sends[np.maximum(slots, 0)]
+        width = max(int(chosen.sum(axis=1).max(initial=0)), 1)
+        send = np.full((layout.n_devices, width), -1, np.int64)
+        positions = np.full(sizes[name], -1, np.int64)
+        for d in range(layout.n_devices):  # loop over devices (static structure)
+            k = np.flatnonzero(chosen[d])
+            send[d, : k.size] = k
+            positions[slots[d, k]] = d * width + np.arange(k.size)
+        boundary[name] = (send, positions)
+    return boundary
+
+
+def _offsets(network: Network) -> dict[str, int]:
+    """Global index of each population's first neuron."""
+    sizes = list(network.population_sizes.values())
+    starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(int).tolist()
+    return dict(zip(network.population_sizes, starts, strict=True))
 
 
 def _check_supported(network: Network) -> None:
@@ -245,9 +295,10 @@ def _exchange_every(network, exchange_every) -> int:
     return int(exchange_every)
 
 
-def _components(network: Network, layout: DeviceLayout, columns: dict, d: int) -> dict:
+def _components(network: Network, layout: DeviceLayout, columns: dict, boundary: dict, d: int) -> dict:
     """Device `d`'s share: models with per-neuron parameters at its slots, postsynaptic
-    columns, and its slot tables (`take`: population index per slot, padding -> 0; `real`)."""
+    columns, and its slot tables (`take`: population index per slot, padding -> 0; `real`;
+    `send`: the boundary slots it sends, padding -> 0; `send_real`)."""
     take = {name: np.maximum(s[d], 0).astype(np.int32) for name, s in layout.slots.items()}
     sizes = network.population_sizes
     neurons = {
@@ -270,7 +321,17 @@ def _components(network: Network, layout: DeviceLayout, columns: dict, d: int) -
         for inp in network.inputs
     )
     real = {name: s[d] >= 0 for name, s in layout.slots.items()}
-    return {"neurons": neurons, "projections": projections, "inputs": inputs, "take": take, "real": real}
+    send = {name: np.maximum(table[d], 0).astype(np.int32) for name, (table, _) in boundary.items()}
+    send_real = {name: table[d] >= 0 for name, (table, _) in boundary.items()}
+    return {
+        "neurons": neurons,
+        "projections": projections,
+        "inputs": inputs,
+        "take": take,
+        "real": real,
+        "send": send,
+        "send_real": send_real,
+    }
 
 
 def _split(per_device: list) -> tuple[tuple, tuple, Any]:
