@@ -145,4 +145,5 @@ def _print_run(summary: dict, out: pathlib.Path) -> None:
     timings = summary["timings_s"]
     print(f"{'build_s':>12}: {timings['build']}")
     print(f"{'simulate_s':>12}: {timings['simulate']} (compilation included)")
-    print(f"written to {out}: {', '.join(summary['files'].values())}")
+    files = summary["files"]
+    print(f"written to {out}: {', '.join([files['summary'], files['spikes'], *files['plots']])}")

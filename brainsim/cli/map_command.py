@@ -52,7 +52,10 @@ def text_report(report: dict, n_synapses: int) -> str:
     """The main numbers of a `map_config` report, one per line."""
     cost, facts = report["cost"], report["simulation"]
     rates = ", ".join(f"{name} {rate:.2f} Hz" for name, rate in facts["rates_hz"].items())
-    utilisation = ", ".join(f"{name} {value:.2f}" for name, value in cost["utilisation"].items())
+    utilisation = ", ".join(
+        f"{name} {'n/a' if value is None else format(value, '.2f')}"
+        for name, value in cost["utilisation"].items()
+    )
     window = cost["duration_ms"] * 1e-3
     lines = [
         f"chip: {report['chip']} (mapper {report['mapper']}, seed {report['mapper_seed']})",
@@ -61,6 +64,7 @@ def text_report(report: dict, n_synapses: int) -> str:
         f"rates (simulated {facts['duration_ms']:g} ms at dt {facts['dt_ms']:g} ms): {rates}",
         f"cores used: {report['cores_used']}; feasible: {'yes' if report['feasible'] else 'no'}",
         f"violations: {len(cost['violations'])}"
+        + (" (the check lists at most 100)" if len(cost["violations"]) >= 100 else "")
         + "".join(
             f"\n  - {v['constraint']} at {v['where']}: {v['used']} > limit {v['limit']}"
             for v in cost["violations"][:10]

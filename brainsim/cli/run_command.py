@@ -58,7 +58,7 @@ def run_config(config: Config, out: pathlib.Path, *, progress: bool = True) -> d
     out.mkdir(parents=True, exist_ok=True)
     files = {"summary": "summary.json", "spikes": "spikes.npz"}
     np.savez_compressed(out / files["spikes"], **spike_arrays(result))
-    files.update(write_plots(result, config.values["output"], out))
+    files["plots"] = write_plots(result, config.values["output"], out)
     summary = {
         "command": "run",
         "config": str(config.path),
@@ -103,11 +103,11 @@ def spike_arrays(result: SimulationResult) -> dict[str, np.ndarray]:
     return arrays
 
 
-def write_plots(result: SimulationResult, output: dict, out: pathlib.Path) -> dict[str, str]:
-    """The PNGs that `output.plots` asks for; returns `{plot: file name}`."""
+def write_plots(result: SimulationResult, output: dict, out: pathlib.Path) -> list[str]:
+    """The PNGs that `output.plots` asks for; returns their file names."""
     import matplotlib.pyplot as plt
 
-    files = {}
+    files = []
     for plot in output["plots"]:
         file = f"{plot}.png"
         if plot == "summary":
@@ -121,7 +121,7 @@ def write_plots(result: SimulationResult, output: dict, out: pathlib.Path) -> di
             figure.tight_layout()
             figure.savefig(out / file, dpi=120)
         plt.close(figure)
-        files[plot] = file
+        files.append(file)
     return files
 
 

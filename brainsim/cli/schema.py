@@ -90,8 +90,8 @@ class Key:
     default: object = REQUIRED
     unit: str = ""
     choices: tuple = ()
-    low: float | None = None
-    high: float | None = None
+    low: int | float | None = None
+    high: int | float | None = None
     low_open: bool = False
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     parameters_of: str = ""
