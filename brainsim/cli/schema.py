@@ -6,8 +6,8 @@ A config describes a network the way it is drawn: `[[populations]]`, `[[projecti
 and `[hardware]`. `validate` fills in defaults and returns plain dicts; every mistake is a
 `ConfigError` naming the key as `table.key` (`projections[1].weight` for the second
 projection), where it is (`at line 12`, or the `--set` override that gave it) and what is
-allowed. `reference_markdown()` renders the schema for `docs/cli.md`
-(`python -m brainsim.cli.schema` prints it).
+allowed. `reference_markdown()` renders the schema for `docs/cli.md`; regenerate that section
+with `python -c "from brainsim.cli import reference_markdown as r; print(r())"`.
 """
 
 import dataclasses
@@ -568,7 +568,8 @@ def _type_text(key: Key) -> str:
     if _range(key):
         parts.append(_range(key).replace("[", "\\[").replace("]", "\\]"))
     if key.choices:
-        parts.append("one of " + ", ".join(f"`{c}`" for c in key.choices))
+        each = "each one of " if key.kind == "strings" else "one of "
+        parts.append(each + ", ".join(f"`{c}`" for c in key.choices))
     return ", ".join(parts)
 
 
@@ -595,7 +596,3 @@ def _doc_text(key: Key) -> str:
             f"`{other}` is " + " or ".join(f"`{v}`" for v in values) for other, values in key.when
         )
     return text
-
-
-if __name__ == "__main__":
-    print(reference_markdown())

@@ -48,7 +48,9 @@ def test_run_coba_matches_the_python_api(tmp_path, capsys):
         np.testing.assert_allclose(spikes[f"{name}.times"], result.spikes[name].times)
         assert summary["spikes"][name] == len(spikes[f"{name}.times"])
         assert 0.0 < summary["cv_isi"][name] < 2.0
-        assert f"{name}: {summary['populations'][name]} neurons, {summary['rates_hz'][name]:.3f} Hz" in printed
+        assert (
+            f"{name}: {summary['populations'][name]} neurons, {summary['rates_hz'][name]:.3f} Hz" in printed
+        )
     assert summary["resolved_config"]["simulation"]["seed"] == 3
     assert summary["versions"]["brainsim"] == bs.__version__
     assert set(summary["timings_s"]) == {"build", "simulate"}
@@ -126,7 +128,13 @@ def _actions(command: argparse.ArgumentParser):
 def test_every_flag_has_help_text():
     flags = list(_actions(parser()))
     assert {prog for prog, _ in flags} == {"brainsim", "brainsim demo", "brainsim run", "brainsim map"}
-    assert {a.dest for prog, a in flags if prog == "brainsim map"} >= {"config", "out", "overrides", "chip", "mapper"}
+    assert {a.dest for prog, a in flags if prog == "brainsim map"} >= {
+        "config",
+        "out",
+        "overrides",
+        "chip",
+        "mapper",
+    }
     for prog, action in flags:
         assert action.help and len(action.help) > 15, (prog, action.dest)
     defaults = parser().parse_args(["demo"])

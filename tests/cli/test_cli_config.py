@@ -53,6 +53,11 @@ def _line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
+def _at(text: str, needle: str) -> str:
+    """`"at line N"` for the first line of `text` that contains `needle`."""
+    return f"at line {_line_of(text, needle)}"
+
+
 def test_defaults_are_filled_in(tmp_path):
     values = load_config(_write(tmp_path, BASE)).values
     assert values["network"] is None
@@ -75,54 +80,52 @@ def test_defaults_are_filled_in(tmp_path):
 def test_unknown_key_names_the_table_the_line_and_the_allowed_keys(tmp_path):
     text = BASE.replace("dt = 0.1", "dt = 0.1\nduraton = 5.0")
     message = _error(tmp_path, text)
-    assert f"unknown key 'duraton' in [simulation] at line {_line_of(text, 'duraton')}; allowed: " in message
+    assert f"unknown key 'duraton' in [simulation] {_at(text, 'duraton')}; allowed: " in message
     assert "duration, dt, seed, engine, record" in message
     assert message.startswith(str(tmp_path / "net.toml"))
 
 
 def test_unknown_key_in_an_array_of_tables_counts_the_element(tmp_path):
-    text = BASE.replace('e_rev = 0.0', 'e_rev = 0.0\nwieght = 3.0')
+    text = BASE.replace("e_rev = 0.0", "e_rev = 0.0\nwieght = 3.0")
     message = _error(tmp_path, text)
-    assert f"unknown key 'wieght' in [[projections]] (projections[0]) at line {_line_of(text, 'wieght')}" in message
+    assert f"unknown key 'wieght' in [[projections]] (projections[0]) {_at(text, 'wieght')}" in message
 
 
 def test_unknown_table(tmp_path):
     text = BASE + "\n[simulaton]\nseed = 1\n"
     message = _error(tmp_path, text)
-    assert f"unknown table 'simulaton' at the top level at line {_line_of(text, '[simulaton]')}" in message
+    assert f"unknown table 'simulaton' at the top level {_at(text, '[simulaton]')}" in message
     assert "[simulation]" in message and "[[populations]]" in message
 
 
 def test_wrong_type_names_the_key_line_and_range(tmp_path):
     text = BASE.replace("duration = 20.0", 'duration = "long"')
     message = _error(tmp_path, text)
-    assert f"`simulation.duration` at line {_line_of(text, 'duration =')} must be a number > 0 (ms)" in message
+    assert f"`simulation.duration` {_at(text, 'duration =')} must be a number > 0 (ms)" in message
     assert "got 'long' (str)" in message
 
 
 def test_integer_key_rejects_a_float(tmp_path):
     text = BASE.replace("n = 40", "n = 40.5")
     message = _error(tmp_path, text)
-    assert f"`populations[0].n` at line {_line_of(text, 'n = 40.5')} must be an integer >= 1; got 40.5" in message
+    assert f"`populations[0].n` {_at(text, 'n = 40.5')} must be an integer >= 1; got 40.5" in message
 
 
 def test_out_of_range_value(tmp_path):
     text = BASE.replace("p = 0.1", "p = 1.5")
     message = _error(tmp_path, text)
-    assert f"`projections[0].p` at line {_line_of(text, 'p = 1.5')} must be in [0, 1]; got 1.5." in message
+    assert f"`projections[0].p` {_at(text, 'p = 1.5')} must be in [0, 1]; got 1.5." in message
 
 
 def test_negative_time_step(tmp_path):
     text = BASE.replace("dt = 0.1", "dt = -0.1")
-    assert f"`simulation.dt` at line {_line_of(text, 'dt = -0.1')} must be > 0 ms; got -0.1." in _error(
-        tmp_path, text
-    )
+    assert f"`simulation.dt` {_at(text, 'dt = -0.1')} must be > 0 ms; got -0.1." in _error(tmp_path, text)
 
 
 def test_unknown_neuron_model(tmp_path):
     text = BASE.replace('neuron = "LIF"\n\n[[populations]]', 'neuron = "QIF"\n\n[[populations]]')
     message = _error(tmp_path, text)
-    assert f"`populations[0].neuron` at line {_line_of(text, 'QIF')} must be one of 'LIF', 'ALIF', 'AdEx', " in message
+    assert f"`populations[0].neuron` {_at(text, 'QIF')} must be one of 'LIF', 'ALIF', 'AdEx', " in message
     assert "got 'QIF'" in message
 
 
@@ -130,63 +133,70 @@ def test_unknown_neuron_parameter_lists_the_model_parameters(tmp_path):
     text = BASE.replace("t_ref = 1.0", "tau_ref = 1.0")
     message = _error(tmp_path, text)
     line = _line_of(text, "tau_ref")
-    assert f"unknown key 'tau_ref' in [populations.parameters] (populations[1].parameters, neuron model LIF) " in message
+    where = "in [populations.parameters] (populations[1].parameters, neuron model LIF)"
+    assert f"unknown key 'tau_ref' {where} " in message
     assert f"at line {line}; allowed: c_m, g_leak, e_leak, v_threshold, v_reset, t_ref." in message
 
 
 def test_the_model_checks_its_own_parameters_and_the_error_points_at_the_key(tmp_path):
     text = BASE.replace("t_ref = 1.0", "t_ref = -1.0")
     message = _error(tmp_path, text)
-    assert f"`populations[1].parameters.t_ref` at line {_line_of(text, 't_ref')}: `t_ref` must be >= 0 ms" in message
+    assert f"`populations[1].parameters.t_ref` {_at(text, 't_ref')}: `t_ref` must be >= 0 ms" in message
 
 
 def test_a_key_that_does_not_apply_to_the_chosen_rule(tmp_path):
     text = BASE.replace("p = 0.1", "p = 0.1\nk = 5")
     message = _error(tmp_path, text)
-    assert f"`projections[0].k` at line {_line_of(text, 'k = 5')} applies only when `connectivity` is one of " in message
+    assert f"`projections[0].k` {_at(text, 'k = 5')} applies only when `connectivity` is one of " in message
     assert "'FixedInDegree', 'FixedOutDegree'; here connectivity = 'FixedProbability'" in message
 
 
 def test_missing_required_key_points_at_its_table(tmp_path):
-    text = BASE.replace('e_rev = 0.0\n', "")
+    text = BASE.replace("e_rev = 0.0\n", "")
     message = _error(tmp_path, text)
-    assert f"missing key 'e_rev' in [[projections]] (projections[0]) at line {_line_of(text, '[[projections]]')}" in message
+    assert (
+        f"missing key 'e_rev' in [[projections]] (projections[0]) {_at(text, '[[projections]]')}" in message
+    )
 
 
 def test_unknown_population_in_a_projection(tmp_path):
     text = BASE.replace('post = "inh"', 'post = "inhib"')
     message = _error(tmp_path, text)
-    assert f"`projections[0].post` at line {_line_of(text, 'inhib')}: unknown population 'inhib'; known: exc, inh." in message
+    assert (
+        f"`projections[0].post` {_at(text, 'inhib')}: unknown population 'inhib'; known: exc, inh." in message
+    )
 
 
 def test_duration_must_be_a_multiple_of_dt(tmp_path):
     text = BASE.replace("duration = 20.0", "duration = 20.05")
     message = _error(tmp_path, text)
-    assert f"`simulation.duration` at line {_line_of(text, '20.05')}: `duration` must be a positive multiple" in message
+    assert f"`simulation.duration` {_at(text, '20.05')}: `duration` must be a positive multiple" in message
 
 
 def test_delay_must_be_a_multiple_of_dt(tmp_path):
     text = BASE.replace("e_rev = 0.0", "e_rev = 0.0\ndelay = 0.25")
     message = _error(tmp_path, text)
-    assert f"`projections[0].delay` at line {_line_of(text, 'delay')}: must be a positive multiple of" in message
+    assert f"`projections[0].delay` {_at(text, 'delay')}: must be a positive multiple of" in message
 
 
 def test_rule_that_cannot_be_built_names_its_key(tmp_path):
-    text = BASE.replace('connectivity = "FixedProbability"\np = 0.1', 'connectivity = "FixedInDegree"\nk = 50')
+    text = BASE.replace(
+        'connectivity = "FixedProbability"\np = 0.1', 'connectivity = "FixedInDegree"\nk = 50'
+    )
     message = _error(tmp_path, text)  # 50 > 40 presynaptic neurons: found when the Network builds the rule
-    assert f"`projections[0].k` at line {_line_of(text, 'k = 50')}: `k` must be <= 40" in message
+    assert f"`projections[0].k` {_at(text, 'k = 50')}: `k` must be <= 40" in message
 
 
 def test_unknown_chip_in_the_file(tmp_path):
     text = BASE + '\n[hardware]\nchip = "loihi3"\n'
     message = _error(tmp_path, text)
-    assert f"`hardware.chip` at line {_line_of(text, 'loihi3')} must be one of 'loihi', " in message
+    assert f"`hardware.chip` {_at(text, 'loihi3')} must be one of 'loihi', " in message
 
 
 def test_toml_syntax_error_reports_line_and_column(tmp_path):
     text = BASE.replace("p = 0.1", "p = 0.1.2")
     message = _error(tmp_path, text)
-    assert re.search(rf"TOML syntax error: .*\(at line {_line_of(text, '0.1.2')}, column \d+\)", message)
+    assert re.search(rf"TOML syntax error: .*\({_at(text, '0.1.2')}, column \d+\)", message)
 
 
 def test_missing_file(tmp_path):
@@ -202,7 +212,9 @@ def test_overrides_by_name_and_index_are_validated_like_the_file(tmp_path):
     assert values["populations"][1]["n"] == 12
     assert values["projections"][0]["weight"] == 3.0
     assert values["simulation"]["engine"] == "generic"
-    with pytest.raises(ConfigError, match=r"`simulation.duration` in --set simulation.duration=-5 must be > 0 ms"):
+    with pytest.raises(
+        ConfigError, match=r"`simulation.duration` in --set simulation.duration=-5 must be > 0 ms"
+    ):
         load_config(path, ["simulation.duration=-5"])
     with pytest.raises(ConfigError, match=r"unknown key 'tau' in \[simulation\] in --set simulation.tau=3"):
         load_config(path, ["simulation.tau=3"])
@@ -215,7 +227,7 @@ def test_overrides_by_name_and_index_are_validated_like_the_file(tmp_path):
 def test_network_shorthand_excludes_populations(tmp_path):
     text = BASE + '\n[network]\nmodel = "coba"\n'
     message = _error(tmp_path, text)
-    assert f"`network` at line {_line_of(text, '[network]')}: the `[network]` shorthand builds a whole model" in message
+    assert f"`network` {_at(text, '[network]')}: the `[network]` shorthand builds a whole model" in message
 
 
 def test_a_model_shorthand_key_for_another_model(tmp_path):
@@ -228,7 +240,9 @@ def test_every_family_builds_through_the_public_constructors(tmp_path):
     populations = "".join(
         f'[[populations]]\nname = "{model}"\nn = 6\nneuron = "{model}"\n' for model in ("LIF", "ALIF", "AdEx")
     )
-    populations += '[[populations]]\nname = "iz"\nn = 6\nneuron = "Izhikevich"\nparameters = { v_reset = -60 }\n'
+    populations += (
+        '[[populations]]\nname = "iz"\nn = 6\nneuron = "Izhikevich"\nparameters = { v_reset = -60 }\n'
+    )
     populations += '[[populations]]\nname = "hh"\nn = 6\nneuron = "HodgkinHuxley"\n'
     projections = """
 [[projections]]
@@ -279,7 +293,13 @@ e_rev = 0.0
 """
     network = build_network(load_config(_write(tmp_path, populations + projections)))
     models = {p.name: type(p.neuron) for p in network.populations}
-    assert models == {"LIF": bs.LIF, "ALIF": bs.ALIF, "AdEx": bs.AdEx, "iz": bs.Izhikevich, "hh": bs.HodgkinHuxley}
+    assert models == {
+        "LIF": bs.LIF,
+        "ALIF": bs.ALIF,
+        "AdEx": bs.AdEx,
+        "iz": bs.Izhikevich,
+        "hh": bs.HodgkinHuxley,
+    }
     assert network.population("iz").neuron == bs.Izhikevich(v_reset=-60.0)
     first, second, third = network.projections
     assert first.synapse == bs.DualExponentialSynapse(tau_rise=0.5, tau_decay=4.0)
@@ -290,7 +310,11 @@ e_rev = 0.0
     assert isinstance(third.synapse, bs.InstantaneousSynapse) and third.connectivity.targets.shape == (6, 2)
     constant, poisson = network.inputs
     assert constant == bs.ConstantCurrent("LIF", 250.0)
-    assert (poisson.n_sources, float(poisson.rate), poisson.synapse) == (10, 20.0, bs.ExponentialSynapse(tau=2.0))
+    assert (poisson.n_sources, float(poisson.rate), poisson.synapse) == (
+        10,
+        20.0,
+        bs.ExponentialSynapse(tau=2.0),
+    )
 
 
 def test_every_schema_key_has_a_doc_and_every_default_passes_its_own_check():
@@ -301,7 +325,12 @@ def test_every_schema_key_has_a_doc_and_every_default_passes_its_own_check():
             if key.choices and isinstance(key.default, str):
                 assert key.default in key.choices
     assert neuron_parameters("LIF") == {
-        "c_m": 200.0, "g_leak": 10.0, "e_leak": -70.0, "v_threshold": -50.0, "v_reset": -60.0, "t_ref": 2.0
+        "c_m": 200.0,
+        "g_leak": 10.0,
+        "e_leak": -70.0,
+        "v_threshold": -50.0,
+        "v_reset": -60.0,
+        "t_ref": 2.0,
     }
 
 
