@@ -76,7 +76,15 @@ def _parameter(value: np.ndarray):
     """A Python float where all units share the value (as a hand-written model), else an array."""
     if value.size and np.all(value == value.flat[0]):
         return float(value.flat[0])
+    return _float(value)
+
+
+def _float(value: np.ndarray):
     return jnp.asarray(value, dtype=jnp.result_type(float))
+
+
+def _zeros(n: int):
+    return jnp.zeros(n, dtype=jnp.result_type(float))
 
 
 def _size(key: str, node) -> int:
@@ -244,7 +252,7 @@ def _model(key: str, node, dt: float):
                 t_ref=0.0,
                 surrogate=NormalizedSuperSpike(threshold_distance=distance if distance > 0 else 1.0),
             )
-            state = LIFState(v=np.zeros(n), refractory=np.zeros(n))
+            state = LIFState(v=_zeros(n), refractory=_zeros(n))
             if isinstance(node, nir.LIF):
                 return model, state, np.broadcast_to(tau, (n,)), None, None
             tau_syn = np.broadcast_to(_positive(key, node, "tau_syn") * MS_PER_SECOND, (n,))
@@ -259,10 +267,10 @@ def _model(key: str, node, dt: float):
                 v_threshold=_parameter(v_threshold),
                 v_reset=_parameter(np.broadcast_to(_vector(key, node, "v_reset"), (n,))),
             )
-            return model, IntegrateAndFireState(v=np.zeros(n)), np.full(n, np.inf), None, None
+            return model, IntegrateAndFireState(v=_zeros(n)), np.full(n, np.inf), None, None
         threshold = _vector(key, node, "threshold")
         n = threshold.size
-        return ThresholdUnit(threshold=_parameter(threshold)), ThresholdUnitState(x=np.zeros(n)), np.full(n, np.inf), None, None
+        return ThresholdUnit(threshold=_parameter(threshold)), ThresholdUnitState(x=_zeros(n)), np.full(n, np.inf), None, None
     except ValueError as error:
         if str(error).startswith("NIR node"):
             raise
@@ -331,7 +339,7 @@ def from_nir_graph(graph, *, dt, input_kind) -> Network:
             if path.post in constant and path.post not in carried:
                 # a bias c through the synapse: I = w_in c (1 - exp(-t / tau_syn)) from I(0) = 0,
                 # the constant w_in c (below) plus this synapse starting at -w_in c
-                initial_state = ExponentialSynapseState(g=-(w_in * constant[path.post]))
+                initial_state = ExponentialSynapseState(g=_float(-(w_in * constant[path.post])))
                 carried.add(path.post)
         delays = path.delay_steps.T + 1
         uniform = bool(np.all(delays == delays.flat[0]))
@@ -365,5 +373,5 @@ def from_nir_graph(graph, *, dt, input_kind) -> Network:
                 "transient; connect an Input to it."
             )
         current = value if w_in is None else w_in * value
-        inputs.append(ConstantCurrent(key, jnp.asarray(current, dtype=jnp.result_type(float))))
+        inputs.append(ConstantCurrent(key, _float(current)))
     return Network(populations, projections, inputs)
