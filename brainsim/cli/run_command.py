@@ -107,16 +107,17 @@ def write_plots(result: SimulationResult, output: dict, out: pathlib.Path) -> li
     """The PNGs that `output.plots` asks for; returns their file names."""
     import matplotlib.pyplot as plt
 
+    kernel = analysis.RateKernel(output["rate_kernel"], output["rate_width"])
     files = []
     for plot in output["plots"]:
         file = f"{plot}.png"
         if plot == "summary":
-            figure = analysis.plot_summary(result, bin_ms=output["rate_bin"], path=out / file)
+            figure = analysis.plot_summary(result, kernel=kernel, path=out / file)
         else:
             if plot == "raster":
                 ax = analysis.plot_raster(result)
             else:
-                ax = analysis.plot_rates(result, bin_ms=output["rate_bin"])
+                ax = analysis.plot_rates(result, kernel=kernel)
             figure = ax.figure
             figure.tight_layout()
             figure.savefig(out / file, dpi=120)

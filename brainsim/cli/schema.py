@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 
 from .. import ALIF, LIF, AdEx, HodgkinHuxley, Izhikevich, hardware, models
+from ..analysis.rates import KERNEL_SHAPES
 from ..simulate import ENGINES
 
 
@@ -318,7 +319,20 @@ SCHEMA: tuple[Table, ...] = (
                 ["summary"],
                 choices=PLOTS,
             ),
-            Key("rate_bin", "float", "bin width of the population-rate plots", 5.0, **_MS_POSITIVE),
+            Key(
+                "rate_kernel",
+                "str",
+                "smoothing kernel of the population-rate plots (`bs.analysis.RateKernel`)",
+                "gaussian",
+                choices=KERNEL_SHAPES,
+            ),
+            Key(
+                "rate_width",
+                "float",
+                "the kernel's width: σ (gaussian), full width (rectangular) or τ (exponential)",
+                5.0,
+                **_MS_POSITIVE,
+            ),
         ),
     ),
     Table(

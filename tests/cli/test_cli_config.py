@@ -68,7 +68,12 @@ def test_defaults_are_filled_in(tmp_path):
         "engine": "auto",
         "record": None,
     }
-    assert values["output"] == {"directory": "brainsim_output", "plots": ["summary"], "rate_bin": 5.0}
+    assert values["output"] == {
+        "directory": "brainsim_output",
+        "plots": ["summary"],
+        "rate_kernel": "gaussian",
+        "rate_width": 5.0,
+    }
     assert values["hardware"] == {"chip": "loihi", "mapper": "traffic", "seed": 0}
     projection = values["projections"][0]
     assert projection["synapse"] == "ExponentialSynapse" and projection["tau"] == 5.0
