@@ -98,7 +98,8 @@ period
 $$T(I) = t_\mathrm{ref} + \tau_m \ln\frac{v_\infty - V_r}{v_\infty - V_\theta},
 \qquad \tau_m = C_m / g_L = 20\ \mathrm{ms}.$$
 Exponential Euler integrates the LIF exactly, so the simulated period differs from $T(I)$ only by
-the spike being detected at the end of a step: at most two steps of `DT`."""),
+the spike being detected at the end of a step (at most two steps of `DT`) and by float32
+rounding, which matters just above the rheobase, where $T$ is most sensitive to $v$."""),
     ("code", """lif = bs.LIF()
 currents = np.linspace(150.0, 600.0, N_CURRENTS)  # pA
 n = len(currents)
@@ -117,7 +118,9 @@ ax.plot(currents, [len(ts) / 0.5 for ts in times], "o", ms=3, label="brainsim LI
 ax.set_xlabel("I (pA)"); ax.set_ylabel("rate (Hz)"); ax.legend(fontsize=8)
 
 assert all(len(ts) == 0 for ts, a in zip(times, above) if not a), "LIF fired below its rheobase"
-assert np.all(np.abs(simulated - period) <= 2 * DT), np.c_[currents[above], simulated, period]
+# two steps of spike detection, plus float32 rounding of v, which matters just above the rheobase
+# where the period is most sensitive to it (0.3% at 202.5 pA)
+assert np.all(np.abs(simulated - period) <= 2 * DT + 0.005 * period), np.c_[currents[above], simulated, period]
 print(f"rheobase {rheobase:.0f} pA; largest |simulated - closed-form period| = "
       f"{np.max(np.abs(simulated - period)):.3f} ms (DT = {DT} ms)")"""),
     ("md", r"""## 2. ALIF: spike-triggered threshold adaptation
