@@ -16,6 +16,49 @@ class SpikeRecord(NamedTuple):
     indices: np.ndarray
 
 
+class RecordSegment(NamedTuple):
+    """The host records of consecutive steps of one run, as `simulate` keeps them between
+    chunks (and as checkpoints store them).
+
+    **Fields:**
+    - `n_steps`: steps covered.
+    - `counts`: per spiking population, spikes per step, `(n_steps,)`.
+    - `spike_steps`, `spike_indices`: per recorded spiking population, the step (counted from
+      the start of the run, not of the segment) and neuron of every spike, int64.
+    - `values`, `traces`: per value population / monitor, the samples taken in these steps.
+    - `overflow`: per projection, steps whose active rows exceeded the event buffer.
+    """
+
+    n_steps: int
+    counts: dict[str, np.ndarray]
+    spike_steps: dict[str, np.ndarray]
+    spike_indices: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]
+    traces: dict[str, np.ndarray]
+    overflow: dict[str, int]
+
+    @classmethod
+    def concatenate(cls, segments: "list[RecordSegment]") -> "RecordSegment":
+        """Consecutive segments (at least one) as one."""
+        if not segments:
+            raise ValueError("`segments` must hold at least one `RecordSegment`.")
+        first = segments[0]
+
+        def cat(field: str) -> dict[str, np.ndarray]:
+            parts = [getattr(s, field) for s in segments]
+            return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+        return cls(
+            n_steps=sum(s.n_steps for s in segments),
+            counts=cat("counts"),
+            spike_steps=cat("spike_steps"),
+            spike_indices=cat("spike_indices"),
+            values=cat("values"),
+            traces=cat("traces"),
+            overflow={name: sum(s.overflow[name] for s in segments) for name in first.overflow},
+        )
+
+
 class Records(dict):
     """A dict whose missing keys raise a `KeyError` that says what exists and why a key may not."""
 
@@ -65,37 +108,46 @@ class SimulationResult(eqx.Module):
     overflow: dict
 
     @classmethod
-    def from_chunks(
-        cls, chunks, network, monitors, spike_pops, value_pops, value_every, dt, n_steps, start_step, state
+    def from_segments(
+        cls,
+        segments: "list[RecordSegment]",
+        *,
+        sizes: tuple[tuple[str, int], ...],
+        value_every: int,
+        trace_every: tuple[tuple[str, int], ...],
+        dt: float,
+        start_step: int,
+        final_state: NetworkState | None,
     ) -> "SimulationResult":
-        """Assemble the host records of consecutive chunks."""
-        cat = np.concatenate
-        counts = {name: cat([c.counts[name] for c in chunks]) for name in chunks[0].counts}
-        steps, indices = {}, {}
-        for name in spike_pops:
-            offset, step_parts, index_parts = 0, [], []
-            for c in chunks:
-                s, i = np.nonzero(c.spikes[name])
-                step_parts.append(s + offset)
-                index_parts.append(i)
-                offset += c.spikes[name].shape[0]
-            steps[name] = cat(step_parts).astype(np.int64)
-            indices[name] = cat(index_parts).astype(np.int64)
+        """Assemble the host records of consecutive segments of one run (at least one)."""
+        records = RecordSegment.concatenate(segments)
         return cls(
             dt=dt,
-            duration=n_steps * dt,
-            n_steps=n_steps,
+            duration=records.n_steps * dt,
+            n_steps=records.n_steps,
             start_time=start_step * dt,
-            sizes=tuple(network.population_sizes.items()),
-            counts=counts,
-            spike_steps=steps,
-            spike_indices=indices,
-            value_samples={name: cat([c.values[name] for c in chunks]) for name in value_pops},
+            sizes=sizes,
+            counts=records.counts,
+            spike_steps=records.spike_steps,
+            spike_indices=records.spike_indices,
+            value_samples=records.values,
             value_every=value_every,
-            trace_samples={m.name: cat([c.traces[m.name] for c in chunks]) for m in monitors},
-            trace_every=tuple((m.name, m.every) for m in monitors),
-            final_state=state,
-            overflow={p.name: int(sum(c.overflow[p.name] for c in chunks)) for p in network.projections},
+            trace_samples=records.traces,
+            trace_every=trace_every,
+            final_state=final_state,
+            overflow=records.overflow,
+        )
+
+    def as_segment(self) -> RecordSegment:
+        """All records of this result as one `RecordSegment` (steps counted from its start)."""
+        return RecordSegment(
+            n_steps=self.n_steps,
+            counts=dict(self.counts),
+            spike_steps=dict(self.spike_steps),
+            spike_indices=dict(self.spike_indices),
+            values=dict(self.value_samples),
+            traces=dict(self.trace_samples),
+            overflow=dict(self.overflow),
         )
 
     @property

@@ -7,7 +7,13 @@ shapes. Between chunks the host stores spikes compactly (step and neuron index),
 values and traces, and updates the progress bar; inside a chunk nothing leaves the device. It
 runs the same step as `brainsim.run` (the pure, transformable function to use under
 `jax.jit`, `jax.grad` and `jax.vmap`), so both give the same spikes for the same key.
+
+With `checkpoint_every` and `checkpoint_dir` it also writes the state, key, step and records
+to disk every so many ms of biological time (at chunk boundaries), and `resume_from` continues
+a run from such a checkpoint exactly as if it had never stopped (see `brainsim.io.checkpoint`).
 """
+
+import pathlib
 
 import equinox as eqx
 import jax
@@ -19,8 +25,10 @@ from tqdm.auto import tqdm
 
 from ._validation import require_positive_int
 from .fused import FusedPlan, fused_plan, run_fused_chunk
+from .io._directory import check_directory
+from .io._periodic import RunCheckpoints, resume, run_settings
 from .network import Network, NetworkState
-from .result import SimulationResult
+from .result import RecordSegment, SimulationResult
 from .run import check_populations, check_run, check_time, step_recorder
 
 _RECORD_BYTES_PER_CHUNK = 64 * 2**20
@@ -58,6 +66,9 @@ def simulate(
     initial_state: NetworkState | None = None,
     chunk_steps: int | None = None,
     engine: str = "auto",
+    checkpoint_every: float | None = None,
+    checkpoint_dir: str | pathlib.Path | None = None,
+    resume_from: str | pathlib.Path | None = None,
 ) -> SimulationResult:
     r"""Simulate `network` for `duration` ms with fixed step `dt` ms, driven from the host.
 
@@ -83,11 +94,25 @@ def simulate(
       which says what it accepts and refuses anything else with the reason); `"auto"`
       (default) takes `"fused"` where it applies and `"generic"` otherwise. Both give the same
       spikes and final state, and a run can continue from either engine's `final_state`.
+    - `checkpoint_every`: ms of biological time between checkpoints written to
+      `checkpoint_dir` (a positive multiple of `dt`; both or neither). Each holds the state,
+      key, step and the records so far (the network too, written once per run); a crash loses
+      at most the steps since the last one. (Not `brainsim.run`'s `checkpoint_every`, which
+      counts steps between rematerialisation points of `jax.grad`: `simulate` computes no
+      gradients, so here the name means what it says on disk.)
+    - `checkpoint_dir`: the directory for those checkpoints (created if missing; one run per
+      directory: each checkpoint replaces the previous one).
+    - `resume_from`: a directory holding a checkpoint of this same call (same network, key,
+      `duration`, `dt`, records, monitors and inputs, each checked): the run continues from it
+      and returns the whole run's result, equal bit for bit to an uninterrupted run (either
+      engine). It may be `checkpoint_dir` itself, to keep checkpointing after a crash.
 
     **Returns:** a `SimulationResult` (spikes, rates, values, traces, final state, diagnostics).
 
     Raises `NonFiniteStateError` naming the population and step where NaN/Inf first appeared,
-    and `TypeError` under `jax.jit`/`grad`/`vmap`: use `brainsim.run` there.
+    and `TypeError` under `jax.jit`/`grad`/`vmap`: use `brainsim.run` there. A checkpoint that
+    is truncated, corrupted, of another format version or of another network raises
+    `brainsim.io.FileFormatError` naming the file and the part.
     """
     leaves = jtu.tree_leaves((network, key, inputs, initial_state))
     if any(isinstance(x, jax.core.Tracer) for x in leaves):
@@ -104,18 +129,40 @@ def simulate(
     values = check_populations(network, record_values, "`record_values`")
     value_pops = _of_kind(values, record_values, emissions, "values", "`record_values`", "`record_spikes`")
     require_positive_int("value_every", value_every)
-    plan = _choose_engine(engine, network, monitors, spike_pops, initial_state, key, data)
-    chunk = _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps)
+    every = _checkpoint_steps(checkpoint_every, checkpoint_dir, dt)
+    start_step = 0 if initial_state is None else int(initial_state.step)
+    settings = None
+    if every is not None or resume_from is not None:
+        settings = run_settings(
+            dt=dt,
+            n_steps=n_steps,
+            start_step=start_step,
+            spike_pops=spike_pops,
+            value_pops=value_pops,
+            value_every=value_every,
+            monitors=monitors,
+            data=data,
+        )
+    state, segments, done, resumed = initial_state, [], 0, None
+    if resume_from is not None:
+        resumed = resume(check_directory(resume_from, "resume_from"), network, key, settings, initial_state)
+        start_step = resumed.manifest["run"]["start_step"]
+        state, segments, done = resumed.state, list(resumed.segments), resumed.done
+    checkpoints = None
+    if every is not None:
+        settings["start_step"] = start_step
+        directory = check_directory(checkpoint_dir, "checkpoint_dir")
+        checkpoints = RunCheckpoints(directory, network, key, settings, every, resumed)
+    plan = _choose_engine(engine, network, monitors, spike_pops, state, key, data)
+    chunk = _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps, every)
     if progress is None:
         progress = n_steps >= _PROGRESS_MIN_STEPS
-    start_step = 0 if initial_state is None else int(initial_state.step)
 
-    chunks = []
-    state = initial_state
-    bar = tqdm(total=n_steps, unit="step", disable=not progress, desc="simulate")
-    done = 0
+    bar = tqdm(total=n_steps, initial=done, unit="step", disable=not progress, desc="simulate")
     while done < n_steps:
         length = min(chunk, n_steps - done)
+        if every is not None:
+            length = min(length, every - done % every)  # checkpoints fall on chunk boundaries
         data_chunk = {name: x[done : done + length] for name, x in data.items()}
         if plan is not None:
             static = (dt, length, spike_pops, plan)
@@ -129,12 +176,71 @@ def simulate(
             state, recorded = fn(network, state, key, data_chunk, *static)
         recorded = jax.device_get(recorded)
         _raise_if_nonfinite(recorded, start_step + done, dt)
-        chunks.append(_decimate(recorded, done, monitors, value_every))
+        segment = _segment(_decimate(recorded, done, monitors, value_every), done, length)
+        segments.append(segment)
         done += length
+        if checkpoints is not None:
+            checkpoints.add(segment)
+            if checkpoints.due(done):
+                checkpoints.save(state, done)
         bar.update(length)
     bar.close()
-    return SimulationResult.from_chunks(
-        chunks, network, monitors, spike_pops, value_pops, value_every, dt, n_steps, start_step, state
+    return SimulationResult.from_segments(
+        segments,
+        sizes=tuple(network.population_sizes.items()),
+        value_every=value_every,
+        trace_every=tuple((m.name, m.every) for m in monitors),
+        dt=dt,
+        start_step=start_step,
+        final_state=state,
+    )
+
+
+def _checkpoint_steps(checkpoint_every, checkpoint_dir, dt: float) -> int | None:
+    """Steps between checkpoints, from `checkpoint_every` in ms (`None`: no checkpoints)."""
+    if checkpoint_every is None and checkpoint_dir is None:
+        return None
+    if checkpoint_every is None or checkpoint_dir is None:
+        given, missing = (
+            ("checkpoint_dir", "checkpoint_every")
+            if checkpoint_every is None
+            else ("checkpoint_every", "checkpoint_dir")
+        )
+        raise ValueError(
+            f"`{given}` needs `{missing}` too: checkpoints are written every `checkpoint_every` ms "
+            "to `checkpoint_dir`."
+        )
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int | float):
+        raise TypeError(
+            "`checkpoint_every` must be a number of ms of biological time; got "
+            f"{type(checkpoint_every).__name__}."
+        )
+    ratio = checkpoint_every / dt
+    steps = round(ratio) if np.isfinite(ratio) else 0
+    if steps < 1 or abs(ratio - steps) > 1e-6 * max(1.0, ratio):
+        raise ValueError(
+            f"`checkpoint_every` must be a positive multiple of `dt` ({dt} ms), in ms of biological "
+            f"time; got {checkpoint_every}. (`brainsim.run`'s `checkpoint_every`, for gradients, "
+            "counts steps instead.)"
+        )
+    return steps
+
+
+def _segment(recorded: "_Recorded", first_step: int, length: int) -> RecordSegment:
+    """The host records of one chunk, spikes made compact (step of the run, neuron index)."""
+    steps, indices = {}, {}
+    for name, spiked in recorded.spikes.items():
+        s, i = np.nonzero(spiked)
+        steps[name] = (s + first_step).astype(np.int64)
+        indices[name] = i.astype(np.int64)
+    return RecordSegment(
+        n_steps=length,
+        counts=dict(recorded.counts),
+        spike_steps=steps,
+        spike_indices=indices,
+        values=dict(recorded.values),
+        traces=dict(recorded.traces),
+        overflow={name: int(n) for name, n in recorded.overflow.items()},
     )
 
 
@@ -237,7 +343,10 @@ def _raise_if_nonfinite(recorded: _Recorded, first_step: int, dt: float) -> None
             )
 
 
-def _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps) -> int:
+def _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps, every) -> int:
+    """Steps per compiled chunk: `chunk_steps`, or as many as fit the recording budget,
+    preferring a divisor of the checkpoint interval `every` (else of `n_steps`) so that every
+    chunk has one length (one compilation)."""
     if chunk_steps is not None:
         if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps < 1:
             raise ValueError(f"`chunk_steps` must be an integer >= 1; got {chunk_steps!r}.")
@@ -248,9 +357,10 @@ def _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_step
         state = jax.eval_shape(lambda: network.init_state(key=jr.key(0)))
         per_step += sum(4 * int(np.prod(jax.eval_shape(m.sample, state).shape)) for m in monitors)
     chunk = max(1, min(_MAX_CHUNK_STEPS, _RECORD_BYTES_PER_CHUNK // max(per_step, 1)))
-    if n_steps <= chunk:
-        return n_steps
+    period = n_steps if every is None else min(every, n_steps)
+    if period <= chunk:
+        return period
     for candidate in range(chunk, max(1, chunk // 4) - 1, -1):  # prefer a divisor: one compile
-        if n_steps % candidate == 0:
+        if period % candidate == 0:
             return candidate
     return chunk
