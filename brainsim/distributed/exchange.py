@@ -46,7 +46,7 @@ def unpack_spikes(
         bits = jnp.unpackbits(gathered[..., start : start + size], axis=-1, count=m)  # (D, M, m)
         flat = jnp.moveaxis(bits, 0, 1).reshape(steps, n_devices * m)
         where = positions[name]
-        out[name] = jnp.where(where >= 0, flat[:, np.maximum(where, 0)], 0).astype(bool)
+        out[name] = jnp.where(where[None, :] >= 0, flat[:, np.maximum(where, 0)], 0).astype(bool)
         start += size
     return out
 

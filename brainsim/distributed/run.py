@@ -52,7 +52,7 @@ def run_sharded(
 
     **Arguments:**
     - `sharded`: from `brainsim.distributed.shard`.
-    - `duration` (ms; a multiple of `dt * sharded.exchange_every`), `dt` (ms, > 0).
+    - `duration` (ms, a positive multiple of `dt`), `dt` (ms, > 0).
     - `key`: a `jax.random` key, used as `run` uses it.
     - `initial_state`: a global `NetworkState` to start from (default
       `network.init_state(key=jax.random.fold_in(key, 0))`, as `run`).
@@ -69,11 +69,6 @@ def run_sharded(
     network = sharded.network
     dt, n_steps = check_time(duration, dt)
     check_key(key)
-    if n_steps % sharded.exchange_every:
-        raise ValueError(
-            f"`duration` must be a multiple of `dt` x `exchange_every` ({sharded.exchange_every} "
-            f"steps); got {n_steps} steps."
-        )
     for inp in network.inputs:
         inp.check_dt(dt)
     recorded = check_populations(network, record, "`record`")
@@ -124,7 +119,8 @@ def _run(varying, initial_state, key, *, plan: ShardedNetwork, n_steps, dt, reco
 
 
 def _device_run(varying, state, key, *, plan, n_steps, dt, recorded):
-    """One device's whole run: intervals of `exchange_every` steps, each ended by an exchange."""
+    """One device's whole run: intervals of `exchange_every` steps (the last one shorter if
+    they do not divide the run), each ended by an exchange."""
     comp = plan.components(varying)
     state = jtu.tree_map(lambda x: x[0], state)
     key_run = jr.fold_in(key, 1)  # as `run`: steps draw from fold_in(key, 1)
@@ -134,15 +130,19 @@ def _device_run(varying, state, key, *, plan, n_steps, dt, recorded):
         state, fired, finite = _local_step(plan, comp, state, key_run, dt)
         return state, (fired, finite)
 
-    def interval(state, _):
-        state, (fired, finite) = lax.scan(one_step, state, None, length=every)
+    def interval(length, state):
+        state, (fired, finite) = lax.scan(one_step, state, None, length=length)
         state = _exchange(plan, comp, state, fired)
         counts = {name: jnp.sum(x, axis=-1) for name, x in fired.items()}
         return state, ({name: fired[name] for name in recorded}, counts, finite)
 
-    state, ys = lax.scan(interval, state, None, length=n_steps // every)
-    ys = jtu.tree_map(lambda y: y.reshape((n_steps,) + y.shape[2:])[None], ys)
-    return jtu.tree_map(lambda x: x[None], state), ys
+    full, rest = divmod(n_steps, every)
+    state, ys = lax.scan(lambda s, _: interval(every, s), state, None, length=full)
+    ys = jtu.tree_map(lambda y: y.reshape((full * every,) + y.shape[2:]), ys)
+    if rest:  # a last, shorter interval
+        state, last = interval(rest, state)
+        ys = jtu.tree_map(lambda y, z: jnp.concatenate([y, z]), ys, last)
+    return jtu.tree_map(lambda x: x[None], state), jtu.tree_map(lambda y: y[None], ys)
 
 
 def _local_step(plan: ShardedNetwork, comp: dict, state: NetworkState, key_run, dt: float):
@@ -198,13 +198,17 @@ def _local_step(plan: ShardedNetwork, comp: dict, state: NetworkState, key_run, 
 
 
 def _exchange(plan: ShardedNetwork, comp: dict, state: NetworkState, fired: dict) -> NetworkState:
-    """All-gather the packed boundary spikes of the last `exchange_every` steps, add this
-    device's own spikes, and write the result, in global order, into every history ring."""
+    """All-gather the packed boundary spikes of the interval's steps (`fired`: per population
+    `(steps, m_p)`), add this device's own spikes, and write the result, in global order,
+    into every history ring."""
     widths = plan.exchange_widths
     if not widths:
         return state
-    every = plan.exchange_every
-    sent = {name: (fired[name][:, comp["send"][name]] > 0) & comp["send_real"][name] for name in widths}
+    every = next(iter(fired.values())).shape[0]
+    sent = {
+        name: (fired[name][:, comp["send"][name]] > 0) & comp["send_real"][name][None, :]
+        for name in widths
+    }
     gathered = lax.all_gather(pack_spikes(sent), plan.axis)  # (D, M, bytes)
     positions = {name: plan.boundary[name][1] for name in widths}
     spikes = unpack_spikes(gathered, widths, positions)
