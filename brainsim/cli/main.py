@@ -66,7 +66,8 @@ def parser() -> argparse.ArgumentParser:
         "run",
         help="build a network from a config file, simulate, save results and plots",
         description="Build the network CONFIG describes, simulate it with a progress bar, and write "
-        "summary.json (rates, CV, timings, versions), spikes.npz and the plots of [output].",
+        "summary.json (rates, CV, timings, versions), result.npz (the spikes, via brainsim.io) "
+        "and the plots of [output].",
     )
     _config_arguments(run_parser)
 
@@ -146,4 +147,4 @@ def _print_run(summary: dict, out: pathlib.Path) -> None:
     print(f"{'build_s':>12}: {timings['build']}")
     print(f"{'simulate_s':>12}: {timings['simulate']} (compilation included)")
     files = summary["files"]
-    print(f"written to {out}: {', '.join([files['summary'], files['spikes'], *files['plots']])}")
+    print(f"written to {out}: {', '.join([files['summary'], files['result'], *files['plots']])}")

@@ -12,6 +12,7 @@ import jax
 import numpy as np
 
 from .. import SimulationResult, analysis, simulate
+from ..io.results import save_result
 from .build import build_network, keys
 from .config import Config
 
@@ -49,15 +50,17 @@ def run_config(config: Config, out: pathlib.Path, *, progress: bool = True) -> d
 
     - `summary.json`: rate (Hz), ISI CV and spike count per population, the run's settings,
       timings (s), library versions, the files written and the full config with defaults;
-    - `spikes.npz`: per recorded population `<name>.times` (ms) and `<name>.indices`;
+    - `result.npz`: the whole `SimulationResult` (spikes of the populations in
+      `simulation.record`, spike counts per step, rates, final state), written by
+      `bs.io.results.save_result` and read back by `load_result`;
     - the plots of `output.plots` (`summary.png`, `raster.png`, `rates.png`).
 
     **Returns:** the summary dict (as written).
     """
     network, result, timings = simulate_config(config, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"summary": "summary.json", "spikes": "spikes.npz"}
-    np.savez_compressed(out / files["spikes"], **spike_arrays(result))
+    files = {"summary": "summary.json", "result": "result.npz"}
+    save_result(result, out / files["result"])
     files["plots"] = write_plots(result, config.values["output"], out)
     summary = {
         "command": "run",
@@ -92,15 +95,6 @@ def run_facts(config: Config, network, result: SimulationResult) -> dict:
         "seed": sim["seed"],
         "engine": sim["engine"],
     }
-
-
-def spike_arrays(result: SimulationResult) -> dict[str, np.ndarray]:
-    """`{"<population>.times": ms, "<population>.indices": int}` for every recorded population."""
-    arrays = {}
-    for name, record in result.spikes.items():
-        arrays[f"{name}.times"] = np.asarray(record.times)
-        arrays[f"{name}.indices"] = np.asarray(record.indices)
-    return arrays
 
 
 def write_plots(result: SimulationResult, output: dict, out: pathlib.Path) -> list[str]:

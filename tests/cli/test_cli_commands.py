@@ -13,6 +13,7 @@ import pytest
 
 import brainsim as bs
 from brainsim.cli import main, parser
+from brainsim.io.results import load_result
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COBA = ROOT / "configs" / "coba.toml"
@@ -23,18 +24,13 @@ def _keys(seed: int):
     return jr.split(jr.key(seed))  # the documented meaning of `simulation.seed`
 
 
-def _spikes(path: pathlib.Path) -> dict:
-    with np.load(path) as data:
-        return {name: data[name] for name in data.files}
-
-
 def test_run_coba_matches_the_python_api(tmp_path, capsys):
     out = tmp_path / "coba"
     argv = ["run", str(COBA), "--out", str(out), "--set", "network.n=400", "--set", "simulation.duration=50"]
     assert main(argv + ["--set", "simulation.seed=3"]) == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
-    for file in ("summary.png", "raster.png", "rates.png", "spikes.npz"):
+    for file in ("summary.png", "raster.png", "rates.png", "result.npz"):
         assert (out / file).stat().st_size > 1000, file
 
     k1, k2 = _keys(3)
@@ -42,11 +38,11 @@ def test_run_coba_matches_the_python_api(tmp_path, capsys):
     assert summary["populations"] == {"E": 320, "I": 80}
     assert summary["rates_hz"] == pytest.approx(dict(result.rates), rel=1e-12)
     assert all(1.0 < rate < 200.0 for rate in summary["rates_hz"].values())
-    spikes = _spikes(out / "spikes.npz")
+    saved = load_result(out / "result.npz")
     for name in ("E", "I"):
-        np.testing.assert_array_equal(spikes[f"{name}.indices"], result.spikes[name].indices)
-        np.testing.assert_allclose(spikes[f"{name}.times"], result.spikes[name].times)
-        assert summary["spikes"][name] == len(spikes[f"{name}.times"])
+        np.testing.assert_array_equal(saved.spikes[name].indices, result.spikes[name].indices)
+        np.testing.assert_allclose(saved.spikes[name].times, result.spikes[name].times)
+        assert summary["spikes"][name] == len(saved.spikes[name].times) > 0
         assert 0.0 < summary["cv_isi"][name] < 2.0
         assert (
             f"{name}: {summary['populations'][name]} neurons, {summary['rates_hz'][name]:.3f} Hz" in printed
@@ -79,9 +75,10 @@ def test_run_readme_network_matches_the_readme_code(tmp_path):
     result = bs.simulate(net, 50.0, key=k2, record_spikes=("exc",))  # the same compiled chunk
     assert summary["rates_hz"] == pytest.approx(dict(result.rates), rel=1e-12)
     assert summary["rates_hz"]["exc"] > 1.0  # the Poisson drive makes `exc` fire
-    spikes = _spikes(out / "spikes.npz")
-    assert set(spikes) == {"exc.times", "exc.indices"}  # only what `simulation.record` asks for
-    np.testing.assert_array_equal(spikes["exc.indices"], result.spikes["exc"].indices)
+    saved = load_result(out / "result.npz")
+    assert set(saved.spikes) == {"exc"}  # only what `simulation.record` asks for
+    np.testing.assert_array_equal(saved.spikes["exc"].indices, result.spikes["exc"].indices)
+    assert saved.rates["inh"] == summary["rates_hz"]["inh"]  # counts (hence rates) are always kept
     assert summary["cv_isi"]["inh"] is None and summary["files"]["plots"] == []
     assert not list(out.glob("*.png"))
 
