@@ -52,7 +52,8 @@ zero contours of its `vector_field` evaluated on a grid, and the trajectory on t
 
 def run_cells(neuron, initial_state, amplitude, on, off, duration, *, dt=DT, record=("v",)):
     \"\"\"Step currents `amplitude` (pA) during [on, off) ms into one neuron each; returns the
-    spike times, the traces of the state variables in `record` (v: mV) and the time axis.\"\"\"
+    spike times, the traces {name: (steps, n)} of the state variables in `record` (v in mV) and
+    the time axis (ms, the end of each step).\"\"\"
     n = jax.tree.leaves(initial_state)[0].shape[0]
     amplitude, on, off = (jnp.asarray(np.broadcast_to(x, (n,)), jnp.float32) for x in (amplitude, on, off))
     drive = bs.CurrentFunction("cells", lambda t: jnp.where((t >= on) & (t < off), amplitude, 0.0))
@@ -62,7 +63,7 @@ def run_cells(neuron, initial_state, amplitude, on, off, duration, *, dt=DT, rec
     times = [(np.flatnonzero(spikes[:, i]) + 1) * dt for i in range(n)]
     t = (np.arange(spikes.shape[0]) + 1) * dt
     traces = {name: np.asarray(result.traces[f"cells.{name}"]) for name in record}
-    return times, (traces["v"] if record == ("v",) else traces), t
+    return times, traces, t
 
 
 def plot_v(ax, t, v, times, title, peak=None):
@@ -103,7 +104,7 @@ rounding, which matters just above the rheobase, where $T$ is most sensitive to 
     ("code", """lif = bs.LIF()
 currents = np.linspace(150.0, 600.0, N_CURRENTS)  # pA
 n = len(currents)
-times, v, t = run_cells(lif, bs.LIFState(v=jnp.full(n, -70.0), refractory=jnp.zeros(n)),
+times, _, t = run_cells(lif, bs.LIFState(v=jnp.full(n, -70.0), refractory=jnp.zeros(n)),
                         currents, 0.0, np.inf, 500.0)
 tau_m = float(lif.c_m / lif.g_leak)
 rheobase = float(lif.g_leak * (lif.v_threshold - lif.e_leak))
@@ -131,10 +132,10 @@ $\Delta\vartheta = 0$ it is the plain LIF. Assertions: ISIs never shorten, the l
 1.5 times the first, and ALIF fires fewer spikes than the LIF with the same membrane."""),
     ("code", """alif = bs.ALIF(threshold_increment=jnp.array([2.0, 0.0]))  # adapting, and the same cell as a LIF
 y0 = bs.ALIFState(v=jnp.full(2, -70.0), adaptation=jnp.zeros(2), refractory=jnp.zeros(2))
-(adapting, plain), v, t = run_cells(alif, y0, 400.0, ONSET, np.inf, DURATION)
+(adapting, plain), traces, t = run_cells(alif, y0, 400.0, ONSET, np.inf, DURATION)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.5))
-plot_v(axes[0], t, v[:, 0], adapting, "ALIF, 400 pA", peak=0.0)
+plot_v(axes[0], t, traces["v"][:, 0], adapting, "ALIF, 400 pA", peak=0.0)
 axes[1].plot(adapting[1:], np.diff(adapting), "o-", ms=3, label="ALIF")
 axes[1].plot(plain[1:], np.diff(plain), "o-", ms=3, label="LIF")
 axes[1].set_xlabel("t (ms)"); axes[1].set_ylabel("ISI (ms)"); axes[1].legend(fontsize=8)
@@ -150,9 +151,10 @@ $$C \frac{dv}{dt} = -g_L (v - E_L) + g_L \Delta_T \exp\!\left(\frac{v - V_T}{\De
 $$v \ge V_\mathrm{cut} \Rightarrow v \leftarrow V_r,\ w \leftarrow w + b.$$
 Parameters of Naud et al. (2008), Table 1, in brainsim's units (which are the paper's: pF, nS,
 mV, ms, pA); every cell has $V_T$ = −50 mV, $\Delta_T$ = 2 mV, and we use
-$V_\mathrm{cut}$ = 0 mV and no refractory period. The rows are those of Brian2's
-`examples/frompapers/Naud_et_al_2008_adex_firing_patterns.py` (checked by P. Müller to reproduce
-the paper's Fig. 4); the transient cell is driven at 180 pA.
+$V_\mathrm{cut}$ = 0 mV (as Brian2's version of these figures) and no refractory period. The
+rows are the table as tabulated in Brian2's
+`examples/frompapers/Naud_et_al_2008_adex_firing_patterns.py`, whose values were adapted by
+P. Müller to reproduce the paper's Fig. 4; brainsim's own tests use the same rows.
 
 | pattern (Fig. 4) | $C$ (pF) | $g_L$ (nS) | $E_L$ (mV) | $a$ (nS) | $\tau_w$ (ms) | $b$ (pA) | $V_r$ (mV) | $I$ (pA) |
 |---|---|---|---|---|---|---|---|---|
@@ -244,8 +246,10 @@ gaps = np.flatnonzero(isi > 40.0)
 period = int(gaps[1] - gaps[0])  # ISIs per burst cycle
 assert repeats_with_lag(isi[gaps[0] + 1 :], period, 1.0), (period, isi)  # after the first cycle"""),
     ("md", """**Transient spiking** (g): a strong subthreshold adaptation $a$ = 10 nS stabilises the
-resting state; the cell fires on the step's onset only (at most 3 spikes within 50 ms) and then
-settles at a fixed point."""),
+resting state. The fixed points satisfy $I = (g_L + a)(v - E_L) - g_L\Delta_T
+e^{(v - V_T)/\Delta_T}$, whose maximum, at $v^* = V_T + \Delta_T \ln((g_L + a)/g_L)$, is about
+288 pA: at 180 pA a stable state survives, and the cell fires on the step's onset only (at most
+3 spikes within 50 ms) before settling there; above 288 pA it would fire tonically."""),
     ("code", """spikes, isi = show_adex("transient")
 trace = AD["transient"][1]
 assert 1 <= len(spikes) <= 3 and spikes[-1] - ONSET < 50.0, spikes
@@ -476,14 +480,14 @@ def hh_rest(model, v):
 
 currents = np.linspace(-60.0, 240.0, N_CURRENTS)
 HH_DURATION, HH_SETTLE = 600.0, 200.0  # ms: the rate is counted after HH_SETTLE
-times, v, t = run_cells(hh, hh_rest(hh, jnp.full(len(currents), -70.0)), currents, 0.0, np.inf, HH_DURATION)
+times, traces, t = run_cells(hh, hh_rest(hh, jnp.full(len(currents), -70.0)), currents, 0.0, np.inf, HH_DURATION)
 rates = np.array([np.sum(ts > HH_SETTLE) for ts in times]) / ((HH_DURATION - HH_SETTLE) * 1e-3)  # Hz
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3))
 axes[0].plot(currents, rates, "o-", ms=3)
 axes[0].set_xlabel("I (pA)"); axes[0].set_ylabel("rate (Hz)"); axes[0].set_title("HH f-I", fontsize=9)
 for i in [int(np.argmax(rates > 0)), len(currents) - 1]:
-    axes[1].plot(t[t < 300], v[t < 300, i], lw=0.8, label=f"{currents[i]:.0f} pA")
+    axes[1].plot(t[t < 300], traces["v"][t < 300, i], lw=0.8, label=f"{currents[i]:.0f} pA")
 axes[1].set_xlabel("t (ms)"); axes[1].set_ylabel("v (mV)"); axes[1].legend(fontsize=8)
 
 firing = rates > 0
