@@ -78,7 +78,9 @@ class SynapseGraph:
 
     def __repr__(self) -> str:
         """A one-line summary: populations with sizes, projection and synapse counts (no arrays)."""
-        populations = ", ".join(f"{n}: {k:,}" for n, k in zip(self.population_names, self.population_sizes, strict=True))
+        populations = ", ".join(
+            f"{n}: {k:,}" for n, k in zip(self.population_names, self.population_sizes, strict=True)
+        )
         return (
             f"SynapseGraph({self.n_neurons:,} neurons in {len(self.population_names)} populations "
             f"({populations}), {len(self.projections)} projections, {self.n_synapses:,} synapses)"

@@ -16,7 +16,9 @@ def test_synapse_graph_prints_a_summary_not_its_arrays():
     assert len(lines) == 1 + len(graph.projections)
     first = graph.projections[0]
     assert lines[1].strip() == repr(first)
-    assert repr(first).startswith(f"ProjectionGraph({first.name!r}: {first.pre_population} -> {first.post_population}, ")
+    assert repr(first).startswith(
+        f"ProjectionGraph({first.name!r}: {first.pre_population} -> {first.post_population}, "
+    )
     assert repr(first).endswith(f"{first.n_synapses:,} synapses, weight 6, delay 1 steps)")  # COBA: 6 nS
     assert "array" not in str(graph) and "[" not in str(graph)
     assert len(str(graph)) < 200 * len(lines)

@@ -107,4 +107,3 @@ def autocorrelation_time(ratio: BranchingRatio, *, bin_ms: float) -> float:
     if ratio.m >= 1.0:
         return float("inf")
     return 0.0 if ratio.m <= 0.0 else float(-bin_ms / np.log(ratio.m))
-

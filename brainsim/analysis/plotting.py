@@ -14,6 +14,8 @@ from .rates import RateKernel, population_rate
 from .spike_trains import SpikesLike, SpikeTrains, spike_trains
 
 BAND_MODES = ("proportional", "equal")
+DEFAULT_KERNEL = RateKernel("gaussian", 5.0)
+"""The rate plots' default: a Gaussian of sigma = 5 ms."""
 
 
 def _axes(ax, figsize):
@@ -96,7 +98,10 @@ def plot_raster(
     windows = [t.window() for t in trains.values() if t.t_start is not None and t.t_stop is not None]
     if windows:
         ax.set_xlim(min(w[0] for w in windows), max(w[1] for w in windows))
-    ax.set(xlabel="time (ms)", ylabel="population" + (" (bands ∝ size)" if bands == "proportional" else " (equal bands)"))
+    ax.set(
+        xlabel="time (ms)",
+        ylabel="population" + (" (bands ∝ size)" if bands == "proportional" else " (equal bands)"),
+    )
     if total == 0:
         say_empty(ax, "no spikes recorded" if trains else "no spiking population recorded")
     return ax
@@ -106,7 +111,7 @@ def plot_rates(
     source: SimulationResult | dict,
     populations: list[str] | tuple[str, ...] | None = None,
     *,
-    kernel: RateKernel = RateKernel("gaussian", 5.0),
+    kernel: RateKernel = DEFAULT_KERNEL,
     resolution_ms: float | None = None,
     ax=None,
 ):
@@ -228,7 +233,7 @@ def plot_phase_plane(plane: PhasePlane, *, ax=None, trajectory: tuple | None = N
 def plot_summary(
     result: SimulationResult,
     *,
-    kernel: RateKernel = RateKernel("gaussian", 5.0),
+    kernel: RateKernel = DEFAULT_KERNEL,
     max_neurons: int = 500,
     path=None,
 ):
@@ -239,7 +244,9 @@ def plot_summary(
     """
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     plot_raster(result, ax=top, max_neurons=max_neurons)
     plot_rates(result, kernel=kernel, ax=bottom)
     fig.tight_layout()

@@ -18,7 +18,14 @@ import math
 import numpy as np
 from jaxtyping import Float
 
-from .spike_trains import SpikesLike, _n_bins, _require_positive, binned_spike_counts, population_activity, spike_trains
+from .spike_trains import (
+    SpikesLike,
+    _n_bins,
+    _require_positive,
+    binned_spike_counts,
+    population_activity,
+    spike_trains,
+)
 
 KERNEL_SHAPES = ("rectangular", "gaussian", "exponential")
 

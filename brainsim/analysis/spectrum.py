@@ -4,7 +4,8 @@ For a signal $x_k$ sampled every $\Delta$ ms ($f_s = 10^3/\Delta$ Hz), cut into 
 $L$ samples, each with its mean removed and multiplied by a window $w$ (Hann for Welch,
 rectangular for the periodogram), the one-sided power spectral density is
 
-$$P(f_j) = \frac{c_j}{f_s \sum_n w_n^2}\,\Big\langle \Big|\sum_{n=0}^{L-1} w_n x_n e^{-2\pi i j n / L}\Big|^2 \Big\rangle_\mathrm{segments},
+$$P(f_j) = \frac{c_j}{f_s \sum_n w_n^2}\,
+\Big\langle \Big|\sum_{n=0}^{L-1} w_n x_n e^{-2\pi i j n / L}\Big|^2 \Big\rangle_\mathrm{segments},
 \qquad f_j = j f_s / L,$$
 
 with $c_j = 2$ except at $f = 0$ and at the Nyquist frequency ($c_j = 1$). Welch's segments

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from jaxtyping import Float, Int
 
+from ..result import SimulationResult
 from .chips import ENERGY_TERMS, TIME_TERMS, Chip
 from .constraints import CoreUsage, Violation, check_constraints, core_usage
-from ..result import SimulationResult
 from .network_graph import NeuronGraph, rates_from_spikes
 from .route import core_router, hop_counts, route_links, router_table_entries
 
@@ -169,7 +169,10 @@ def cost_report(
     if record is not None:
         if spike_counts is not None:
             raise ValueError("give `record` or `spike_counts`, not both: the record holds the counts.")
-        for name, given, recorded in (("duration_ms", duration_ms, record.duration), ("dt_ms", dt_ms, record.dt)):
+        for name, given, recorded in (
+            ("duration_ms", duration_ms, record.duration),
+            ("dt_ms", dt_ms, record.dt),
+        ):
             if given is not None and not np.isclose(given, recorded):
                 raise ValueError(f"`{name}` = {given} ms disagrees with the record's {recorded} ms; omit it.")
         duration_ms, dt_ms = float(record.duration), float(record.dt)

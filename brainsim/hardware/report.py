@@ -124,7 +124,11 @@ def plot_core_load(mapping: Mapping, cost: CostReport, *, quantity: str = "synap
         _, ax = plt.subplots(figsize=(4.5, 4))
     im = ax.imshow(_grid(chip, per_router), origin="lower", cmap="viridis")
     ax.figure.colorbar(im, ax=ax, label="synaptic ops / s" if quantity == "synaptic_ops" else "neurons")
-    window = f" ({cost.duration_ms:g} ms, dt {cost.dt_ms:g} ms, {cost.window_source})" if quantity == "synaptic_ops" else ""
+    window = (
+        f" ({cost.duration_ms:g} ms, dt {cost.dt_ms:g} ms, {cost.window_source})"
+        if quantity == "synaptic_ops"
+        else ""
+    )
     ax.set(xlabel="x (router)", ylabel="y (router)", title=f"{chip.name}: {quantity} per router{window}")
     if not np.any(per_router):
         _say_empty(

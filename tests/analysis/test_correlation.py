@@ -28,8 +28,13 @@ def test_fano_factor_of_a_clock_whose_period_divides_the_window_is_zero():
 
 def test_fano_factor_equals_elephants_over_the_same_windows():
     trains = _poisson(np.random.default_rng(1), 1, 10_000.0, 8.0)
-    windows = [trains.times[(trains.times > a) & (trains.times <= a + 100.0)] for a in np.arange(0.0, 10_000.0, 100.0)]
-    assert ba.fano_factor(trains, window_ms=100.0) == pytest.approx(elephant.statistics.fanofactor(windows), rel=1e-12)
+    windows = [
+        trains.times[(trains.times > a) & (trains.times <= a + 100.0)]
+        for a in np.arange(0.0, 10_000.0, 100.0)
+    ]
+    assert ba.fano_factor(trains, window_ms=100.0) == pytest.approx(
+        elephant.statistics.fanofactor(windows), rel=1e-12
+    )
 
 
 def test_fano_factor_needs_the_window_and_two_windows():
@@ -66,7 +71,9 @@ def test_spike_count_correlation_of_copies_independent_and_silent_neurons():
     b = np.sort(rng.uniform(0.0, 10_000.0, 300))
     times = np.concatenate([a, a, b])
     indices = np.repeat([0, 1, 2], 300)
-    rho = ba.spike_count_correlation(ba.spike_trains((times, indices), n=4, t_start=0.0, t_stop=10_000.0), window_ms=50.0)
+    rho = ba.spike_count_correlation(
+        ba.spike_trains((times, indices), n=4, t_start=0.0, t_stop=10_000.0), window_ms=50.0
+    )
     assert rho[0, 1] == pytest.approx(1.0) and rho[0, 0] == pytest.approx(1.0)
     assert abs(rho[0, 2]) < 3 / np.sqrt(200)  # 200 windows: the null's standard error is 1/sqrt(200)
     assert np.all(np.isnan(rho[3])) and np.all(np.isnan(rho[:, 3]))

@@ -34,7 +34,9 @@ def test_matrix_matches_pairs_and_elephant():
     matrix = ba.van_rossum_matrix(ba.spike_trains((times, indices), n=n), tau_ms=8.0)
     for i in range(n):
         for j in range(n):
-            assert matrix[i, j] == pytest.approx(ba.van_rossum_distance(trains[i], trains[j], tau_ms=8.0), abs=1e-12)
+            assert matrix[i, j] == pytest.approx(
+                ba.van_rossum_distance(trains[i], trains[j], tau_ms=8.0), abs=1e-12
+            )
     neo_trains = [neo.SpikeTrain(t * pq.ms, t_stop=500.0 * pq.ms) for t in trains]
     reference = dissimilarity.van_rossum_distance(neo_trains, time_constant=8.0 * pq.ms)
     np.testing.assert_allclose(np.sqrt(2.0) * matrix, reference, atol=1e-9)

@@ -43,7 +43,12 @@ def test_neurons_with_too_few_spikes_are_nan_and_excluded_from_the_mean():
     assert np.isfinite(stats.cv[0]) and np.all(np.isnan(stats.cv[1:]))
     assert ba.isi_cv((times, indices)) == pytest.approx(stats.cv[0])
     assert np.isnan(ba.isi_cv((np.array([1.0]), np.array([0]))))
-    assert [len(isi) for isi in ba.interspike_intervals(ba.spike_trains((times, indices), n=4))] == [4, 0, 0, 0]
+    assert [len(isi) for isi in ba.interspike_intervals(ba.spike_trains((times, indices), n=4))] == [
+        4,
+        0,
+        0,
+        0,
+    ]
     with pytest.raises(ValueError, match="`min_spikes` must be >= 3"):
         ba.isi_statistics((times, indices), min_spikes=2)
 

@@ -79,7 +79,9 @@ def test_drawn_nullclines_lie_on_the_closed_form_ones(case):
 
 
 def test_the_sampled_field_is_the_models_vector_field():
-    plane = ba.phase_plane(bs.Izhikevich(), x_range=(-70.0, -50.0), y_range=(-15.0, -5.0), current=10.0, resolution=5)
+    plane = ba.phase_plane(
+        bs.Izhikevich(), x_range=(-70.0, -50.0), y_range=(-15.0, -5.0), current=10.0, resolution=5
+    )
     v, u = np.meshgrid(plane.x, plane.y)
     np.testing.assert_allclose(plane.dx, 0.04 * v**2 + 5 * v + 140 - u + 10.0, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(plane.dy, 0.02 * (0.2 * v - u), rtol=1e-4, atol=1e-6)

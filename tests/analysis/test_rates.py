@@ -14,7 +14,9 @@ def _one_spike(at=50.0, stop=100.0):
 
 
 def test_firing_rates_and_mean_rate_count_silent_neurons():
-    trains = ba.spike_trains((np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 0, 2])), n=4, t_start=0.0, t_stop=500.0)
+    trains = ba.spike_trains(
+        (np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 0, 2])), n=4, t_start=0.0, t_stop=500.0
+    )
     np.testing.assert_allclose(ba.firing_rates(trains), [6.0, 0.0, 2.0, 0.0])  # Hz over 0.5 s
     assert ba.mean_rate(trains) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="`n` is unknown"):

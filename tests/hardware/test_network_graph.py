@@ -7,8 +7,11 @@ import brainsim.hardware as hw
 
 
 def test_neuron_graph_prints_a_summary_not_its_arrays():
-    graph = hw.from_arrays(5, np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4]), rates=np.array([0.0, 1.0, 2.0, 3.0, 4.0]))
-    assert repr(graph) == "NeuronGraph(5 neurons in 1 populations (pop0), 4 synapses, rates 0..4 Hz (mean 2 Hz), weights none)"
+    graph = hw.from_arrays(
+        5, np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4]), rates=np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    )
+    expected = "NeuronGraph(5 neurons in 1 populations (pop0), 4 synapses, rates 0..4 Hz (mean 2 Hz), "
+    assert repr(graph) == expected + "weights none)"
     sheets = hw.modular_sheets(seed=0, modules_per_side=3, side=5, local_in=8).graph
     text = repr(sheets)
     assert text.startswith("NeuronGraph(225 neurons in 9 populations (module0, module1, module2, module3, ")

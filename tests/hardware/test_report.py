@@ -58,7 +58,11 @@ def test_cost_report_takes_window_and_step_from_the_record(coba):
     graph, m = _mapped(net, result)
     from_record = hw.cost_report(graph, m.core_of, m.chip, record=result)
     assert from_record.window_source == "record"
-    assert (from_record.duration_ms, from_record.dt_ms, from_record.n_steps) == (pytest.approx(50.0), 0.1, 500)
+    assert (from_record.duration_ms, from_record.dt_ms, from_record.n_steps) == (
+        pytest.approx(50.0),
+        0.1,
+        500,
+    )
     assert from_record.spikes == pytest.approx(sum(r.times.size for r in result.spikes.values()))
     counts = hw.rates_from_spikes(net.synapse_graph(), result) * 0.05
     by_hand = hw.cost_report(graph, m.core_of, m.chip, spike_counts=counts, duration_ms=50.0, dt_ms=0.1)
@@ -91,12 +95,16 @@ def test_empty_traffic_plots_say_why():
     cost = hw.cost_report(graph, one_core.core_of, chip, duration_ms=100.0, dt_ms=0.1)
     texts = lambda ax: [t.get_text() for t in ax.texts]  # noqa: E731
     assert texts(hw.plot_link_load(one_core, cost)) == ["no inter-core traffic: all synapses on one core"]
-    assert texts(hw.plot_population_traffic(graph, one_core)) == ["no inter-core traffic: all synapses on one core"]
+    assert texts(hw.plot_population_traffic(graph, one_core)) == [
+        "no inter-core traffic: all synapses on one core"
+    ]
     silent = hw.from_arrays(4, np.array([0, 1, 2]), np.array([1, 2, 3]), rates=0.0)
     spread = hw.Mapping(chip, np.arange(4), "by hand", 0.0)
     quiet = hw.cost_report(silent, spread.core_of, chip, duration_ms=100.0, dt_ms=0.1)
     load = hw.plot_core_load(spread, quiet)
     assert texts(load) == ["no synaptic events: no spikes in the window"]
     assert "(100 ms, dt 0.1 ms, given)" in load.get_title()
-    assert texts(hw.plot_link_load(spread, quiet)) == ["no inter-core traffic: no neuron spikes (all rates 0 Hz)"]
+    assert texts(hw.plot_link_load(spread, quiet)) == [
+        "no inter-core traffic: no neuron spikes (all rates 0 Hz)"
+    ]
     plt.close("all")
