@@ -216,6 +216,8 @@ class _Sweep:
         self.results: list[SimulationResult] = []
         self.shape_parameters: tuple[str, ...] = ()
         self.prebuilt: dict[int, Network] = {}
+        self.pending = None
+        self.bar = None
 
     # -- results ----------------------------------------------------------------------------
     def partial(self) -> SweepResult:
@@ -245,11 +247,18 @@ class _Sweep:
             return self.prebuilt.pop(k)
         try:
             network = self.build(**self.points[k])
+            if not isinstance(network, Network):
+                raise TypeError(f"`build` must return a `bs.Network`; got {type(network).__name__}")
         except Exception as error:  # noqa: BLE001 - reported with the point, nothing lost
-            self.fail(k, "`build` raised", error)
-        if not isinstance(network, Network):
-            self.fail(k, "`build` must return a `bs.Network`", TypeError(f"got {type(network).__name__}"))
+            self.drain()  # the batch already running completes first (or fails first)
+            self.fail(k, "`build` failed", error)
         return network
+
+    def drain(self) -> None:
+        """Collect the batch in flight, if any."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            self.collect(pending)
 
     # -- planning ---------------------------------------------------------------------------
     def plan_groups(self) -> list[list[int]]:
@@ -285,8 +294,7 @@ class _Sweep:
     # -- running ----------------------------------------------------------------------------
     def run(self) -> SweepResult:
         groups = self.plan_groups()
-        bar = tqdm(total=len(self.points), unit="point", desc="sweep", disable=not self.progress)
-        pending = None
+        self.bar = tqdm(total=len(self.points), unit="point", desc="sweep", disable=not self.progress)
         try:
             for g, members in enumerate(groups):
                 batch, length, spike_pops = None, None, ()
@@ -304,13 +312,11 @@ class _Sweep:
                         indices.append(queue.pop(0))
                         networks.append(self.make(indices[-1]))
                     for launched in self.launch(g, indices, networks, batch, length, spike_pops):
-                        if pending is not None:
-                            self.collect(pending, bar)
-                        pending = launched
-            if pending is not None:
-                self.collect(pending, bar)
+                        self.drain()  # the previous batch, while this one runs
+                        self.pending = launched
+            self.drain()
         finally:
-            bar.close()
+            self.bar.close()
         return self.partial()
 
     def spike_populations(self, network: Network) -> tuple[str, ...]:
@@ -353,7 +359,7 @@ class _Sweep:
             projections = tuple(p.name for p in nets[0].projections)
             yield (group, len(ks), running, sizes, projections)
 
-    def collect(self, launched, bar) -> None:
+    def collect(self, launched) -> None:
         """Fetch a dispatched batch and tabulate its points, in order; the first failure
         raises with everything before it kept."""
         group, n_real, running, sizes, projections = launched
@@ -376,7 +382,7 @@ class _Sweep:
             self.groups.append(group)
             if self.keep:
                 self.results.append(done.result)
-            bar.update(1)
+            self.bar.update(1)
 
 
 def _equal(a, b) -> bool:
