@@ -7,4 +7,5 @@ Config files are TOML, checked against a declarative schema (`SCHEMA`, rendered 
 from .build import build_network as build_network, keys as keys
 from .config import Config as Config, load_config as load_config
 from .main import main as main, parser as parser
-from .schema import SCHEMA as SCHEMA, ConfigError as ConfigError, reference_markdown as reference_markdown
+from .reference import reference_markdown as reference_markdown
+from .schema import SCHEMA as SCHEMA, ConfigError as ConfigError

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from ..run import check_time
 from .locate import key_lines
-from .schema import ConfigError, dotted, validate
+from .schema import ConfigError
+from .validate import dotted, validate
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,18 +1,17 @@
 """The config file schema: every table and key with its type, range or choices, default and
-meaning, as data (`SCHEMA`), and `validate`, which checks a parsed file against it.
+meaning, as data (`SCHEMA`).
 
 A config describes a network the way it is drawn: `[[populations]]`, `[[projections]]` and
 `[[inputs]]` (or the `[network]` shorthand for a ready model), then `[simulation]`, `[output]`
-and `[hardware]`. `validate` fills in defaults and returns plain dicts; every mistake is a
+and `[hardware]`. Validation fills in defaults and returns plain dicts; every mistake is a
 `ConfigError` naming the key as `table.key` (`projections[1].weight` for the second
 projection), where it is (`at line 12`, or the `--set` override that gave it) and what is
-allowed. `reference_markdown()` renders the schema for `docs/cli.md`; regenerate that section
-with `python -c "from brainsim.cli import reference_markdown as r; print(r())"`.
+allowed. `brainsim.cli.validate` does the checking and `brainsim.cli.reference` renders the
+schema for `docs/cli.md` (regenerate that section with
+`python -c "from brainsim.cli import reference_markdown as r; print(r())"`).
 """
 
 import dataclasses
-import math
-from collections.abc import Callable
 
 from .. import ALIF, LIF, AdEx, HodgkinHuxley, Izhikevich, hardware, models
 from ..analysis.rates import KERNEL_SHAPES
@@ -354,151 +353,8 @@ SCHEMA: tuple[Table, ...] = (
 """Every table of a config file, in the order they are validated."""
 
 
-# -- validation ---------------------------------------------------------------------------------
-
-
-def dotted(path: tuple) -> str:
-    """`("projections", 1, "weight")` -> `"projections[1].weight"`."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
-def validate(data: dict, where: Callable[[tuple], str], error: Callable[[str], ConfigError]) -> dict:
-    """Check parsed TOML `data` against `SCHEMA`; return it with every default filled in.
-
-    **Arguments:**
-    - `data`: what `tomllib` returned, with overrides applied.
-    - `where`: path -> `"at line N"` or `"in --set ..."`, for the messages.
-    - `error`: message -> the `ConfigError` to raise (it adds the file name).
-
-    **Returns:** `{table: dict}` for plain tables (`None` for an absent optional table) and
-    `{table: [dict, ...]}` for arrays of tables.
-    """
-    tables = {t.name: t for t in SCHEMA}
-    for name, value in data.items():
-        if name not in tables:
-            what = "table" if isinstance(value, dict | list) else "key"
-            allowed = ", ".join(t.header for t in SCHEMA)
-            raise error(f"unknown {what} '{name}' at the top level {where((name,))}; allowed: {allowed}.")
-    out = {}
-    for table in SCHEMA:
-        value = data.get(table.name)
-        path = (table.name,)
-        if table.array:
-            if value is None:
-                out[table.name] = []
-                continue
-            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                raise error(
-                    f"`{table.name}` {where(path)} must be an array of tables: start each one with "
-                    f"{table.header}; got {_describe(value)}."
-                )
-            out[table.name] = [_table(table, v, path + (i,), where, error) for i, v in enumerate(value)]
-        else:
-            if value is None:
-                out[table.name] = None if table.optional else _table(table, {}, path, where, error)
-                continue
-            if not isinstance(value, dict):
-                raise error(
-                    f"`{table.name}` {where(path)} must be a table {table.header}; got {_describe(value)}."
-                )
-            out[table.name] = _table(table, value, path, where, error)
-    return out
-
-
-def _table(table: Table, data: dict, path: tuple, where, error) -> dict:
-    keys = {k.name: k for k in table.keys}
-    label = table.header if dotted(path) == table.name else f"{table.header} ({dotted(path)})"
-    for name in data:
-        if name not in keys:
-            raise error(
-                f"unknown key '{name}' in {label} {where(path + (name,))}; allowed: {', '.join(keys)}."
-            )
-    out: dict = {}
-    for key in table.keys:
-        applies = all(out.get(other) in values for other, values in key.when)
-        given = key.name in data
-        if not applies:
-            if given:
-                conditions = " and ".join(f"`{other}` is {_either(values)}" for other, values in key.when)
-                current = ", ".join(f"{other} = {out.get(other)!r}" for other, _ in key.when)
-                raise error(
-                    f"`{dotted(path + (key.name,))}` {where(path + (key.name,))} applies only when "
-                    f"{conditions}; here {current}. Remove it."
-                )
-            continue
-        if not given:
-            if key.default is REQUIRED:
-                raise error(f"missing key '{key.name}' in {label} {where(path)}: {key.doc}.")
-            out[key.name] = _copy(key.default)
-            continue
-        out[key.name] = _value(key, data[key.name], path + (key.name,), out, where, error)
-    return out
-
-
-def _value(key: Key, value, path: tuple, siblings: dict, where, error):
-    """`value` converted to the key's type, or a `ConfigError` naming the key and the range."""
-    name, at = f"`{dotted(path)}`", where(path)
-    if key.kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            unit = f" ({key.unit})" if key.unit else ""
-            raise error(f"{name} {at} must be a number{_range_suffix(key)}{unit}; got {_describe(value)}.")
-        value = float(value)
-        _check_range(key, value, name, at, error)
-        return value
-    if key.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise error(f"{name} {at} must be an integer{_range_suffix(key)}; got {_describe(value)}.")
-        _check_range(key, value, name, at, error)
-        return value
-    if key.kind == "bool":
-        if not isinstance(value, bool):
-            raise error(f"{name} {at} must be true or false; got {_describe(value)}.")
-        return value
-    if key.kind == "str":
-        if not isinstance(value, str):
-            raise error(f"{name} {at} must be a string; got {_describe(value)}.")
-        if key.choices and value not in key.choices:
-            raise error(f"{name} {at} must be one of {_listing(key.choices)}; got {value!r}.")
-        if not value:
-            raise error(f"{name} {at} must not be empty.")
-        return value
-    if key.kind == "strings":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise error(f"{name} {at} must be an array of strings; got {_describe(value)}.")
-        for v in value:
-            if key.choices and v not in key.choices:
-                raise error(f"{name} {at} may contain {_listing(key.choices)}; got {v!r}.")
-        return list(value)
-    if key.kind == "parameters":
-        model = siblings[key.parameters_of]
-        allowed = neuron_parameters(model)
-        if not isinstance(value, dict):
-            raise error(f"{name} {at} must be a table of numbers; got {_describe(value)}.")
-        for p, v in value.items():
-            if p not in allowed:
-                raise error(
-                    f"unknown key '{p}' in [{path[0]}.{path[-1]}] ({dotted(path)}, neuron model "
-                    f"{model}) {where(path + (p,))}; allowed: {', '.join(allowed)}."
-                )
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise error(
-                    f"`{dotted(path + (p,))}` {where(path + (p,))} must be a number; got {_describe(v)}."
-                )
-        return {p: float(v) for p, v in value.items()}
-    raise AssertionError(f"schema key `{key.name}` has unknown kind {key.kind!r}")
-
-
-def _check_range(key: Key, value, name: str, at: str, error) -> None:
-    too_low = key.low is not None and (value <= key.low if key.low_open else value < key.low)
-    too_high = key.high is not None and value > key.high
-    if too_low or too_high or (isinstance(value, float) and math.isinf(value)):
-        raise error(f"{name} {at} must be {_range(key) or 'finite'}{_unit(key)}; got {value!r}.")
-
-
-def _range(key: Key) -> str:
+def range_text(key: Key) -> str:
+    """`key`'s allowed range in words: `"in [0, 1]"`, `"> 0"`, `">= 1"`, or `""`."""
     if key.low is not None and key.high is not None:
         return f"in {'(' if key.low_open else '['}{key.low:g}, {key.high:g}]"
     if key.low is not None:
@@ -506,107 +362,3 @@ def _range(key: Key) -> str:
     if key.high is not None:
         return f"<= {key.high:g}"
     return ""
-
-
-def _range_suffix(key: Key) -> str:
-    text = _range(key)
-    return f" {text}" if text else ""
-
-
-def _unit(key: Key) -> str:
-    return f" {key.unit}" if key.unit else ""
-
-
-def _either(values) -> str:
-    quoted = [repr(v) for v in values]
-    return quoted[0] if len(quoted) == 1 else f"one of {', '.join(quoted)}"
-
-
-def _listing(values) -> str:
-    return ", ".join(repr(v) for v in values)
-
-
-def _describe(value) -> str:
-    return f"{value!r} ({'a table' if isinstance(value, dict) else type(value).__name__})"
-
-
-def _copy(value):
-    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
-
-
-# -- reference ----------------------------------------------------------------------------------
-
-
-def reference_markdown() -> str:
-    """The schema as Markdown tables (the "Config reference" of `docs/cli.md`)."""
-    lines = []
-    for table in SCHEMA:
-        optional = " (optional)" if table.optional else ""
-        lines += [
-            f"### `{table.header}`{optional}",
-            "",
-            table.doc,
-            "",
-            "| key | type | default | meaning |",
-            "|---|---|---|---|",
-        ]
-        for key in table.keys:
-            lines.append(f"| `{key.name}` | {_type_text(key)} | {_default_text(key)} | {_doc_text(key)} |")
-        lines.append("")
-    lines += [
-        "### Neuron parameters",
-        "",
-        "`parameters` of `[[populations]]` takes the numeric fields of "
-        "the model named by `neuron` (units and ranges in the model's API page); defaults:",
-        "",
-    ]
-    for model in NEURON_MODELS:
-        params = ", ".join(f"`{p}` = {v:g}" for p, v in neuron_parameters(model).items())
-        lines.append(f"- `{model}`: {params}")
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _type_text(key: Key) -> str:
-    base = {
-        "float": "number",
-        "int": "integer",
-        "str": "string",
-        "bool": "boolean",
-        "strings": "array of strings",
-        "parameters": "table of numbers",
-    }[key.kind]
-    parts = [base]
-    if key.unit:
-        parts.append(key.unit)
-    if _range(key):
-        parts.append(_range(key).replace("[", "\\[").replace("]", "\\]"))
-    if key.choices:
-        each = "each one of " if key.kind == "strings" else "one of "
-        parts.append(each + ", ".join(f"`{c}`" for c in key.choices))
-    return ", ".join(parts)
-
-
-def _default_text(key: Key) -> str:
-    if key.default is REQUIRED:
-        return "required"
-    if key.default is None:
-        return "see meaning"
-    if isinstance(key.default, bool):
-        return f"`{str(key.default).lower()}`"
-    if isinstance(key.default, str):
-        return f'`"{key.default}"`'
-    if isinstance(key.default, list):
-        return "`[" + ", ".join(f'"{v}"' for v in key.default) + "]`"
-    if isinstance(key.default, dict):
-        return "`{}`"
-    return f"`{key.default:g}`"
-
-
-def _doc_text(key: Key) -> str:
-    text = key.doc
-    if key.when:
-        text += "; only when " + " and ".join(
-            f"`{other}` is " + " or ".join(f"`{v}`" for v in values) for other, values in key.when
-        )
-    return text
