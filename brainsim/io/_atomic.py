@@ -53,10 +53,11 @@ class HashingWriter:
 
 
 @contextlib.contextmanager
-def atomic_write(path: pathlib.Path) -> Iterator[BinaryIO]:
+def atomic_write(path: pathlib.Path, *, sync_directory: bool = True) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path` for binary writing; on normal exit fsync it and
-    rename it to `path` (then fsync the directory), on an exception delete it and leave
-    `path` as it was. Wrap the file in a `HashingWriter` to checksum what is written."""
+    rename it to `path` (then fsync the directory, unless `sync_directory` is false because
+    the caller syncs it once after several files), on an exception delete it and leave `path`
+    as it was. Wrap the file in a `HashingWriter` to checksum what is written."""
     path = pathlib.Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
     try:
@@ -69,7 +70,8 @@ def atomic_write(path: pathlib.Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_directory(path.parent)
+    if sync_directory:
+        fsync_directory(path.parent)
 
 
 def sha256_of_file(path: pathlib.Path) -> tuple[str, int]:

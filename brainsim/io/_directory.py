@@ -46,7 +46,6 @@ def write_network(directory: pathlib.Path, network: Network) -> dict:
     entry = write_tree(directory, "network-new.eqx", network)
     name = f"network-{entry['sha256'][:16]}.eqx"
     os.replace(directory / entry["file"], directory / name)
-    fsync_directory(directory)
     return {**entry, "file": name, **network_entry(network)}
 
 
@@ -70,20 +69,18 @@ def manifest(
 
 
 def commit(directory: pathlib.Path, content: dict) -> None:
-    """Replace `directory/manifest.json` with `content` (atomically), then delete the payload
-    files it no longer names."""
+    """Make the payload files just written durable (one directory fsync for all of them),
+    replace `directory/manifest.json` with `content` (atomically), then delete the payload
+    files it no longer names (whether those deletions survive a crash does not matter)."""
+    fsync_directory(directory)
     write_json(directory / MANIFEST, content)
     keep = {MANIFEST, content["network"]["file"]}
     keep |= {entry["file"] for entry in content["records"]}
     if content["state"] is not None:
         keep.add(content["state"]["file"])
-    removed = False
     for path in directory.iterdir():
         if _OURS.fullmatch(path.name) and path.name not in keep:
             path.unlink(missing_ok=True)
-            removed = True
-    if removed:
-        fsync_directory(directory)
 
 
 def read_manifest(directory: pathlib.Path, argument: str) -> dict:

@@ -37,7 +37,7 @@ def leaf_table(tree, *, hashes: bool) -> list[dict]:
 
 def write_tree(directory: pathlib.Path, name: str, tree) -> dict:
     """Serialise `tree`'s leaves to `directory/name` atomically; the manifest entry."""
-    with atomic_write(directory / name) as file:
+    with atomic_write(directory / name, sync_directory=False) as file:  # `commit` syncs the directory
         writer = HashingWriter(file)
         eqx.tree_serialise_leaves(writer, tree)
     return {"file": name, "sha256": writer.sha256.hexdigest(), "bytes": writer.bytes}

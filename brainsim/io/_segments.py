@@ -29,7 +29,7 @@ def write_segment(directory: pathlib.Path, name: str, segment: RecordSegment, fi
     names["overflow"] = {k: int(v) for k, v in segment.overflow.items()}
     arrays["names"] = np.array(json.dumps(names))
     path = directory / name
-    with atomic_write(path) as file:
+    with atomic_write(path, sync_directory=False) as file:  # `commit` syncs the directory
         np.savez(file, allow_pickle=False, **arrays)
     sha256, size = sha256_of_file(path)
     return {
