@@ -403,7 +403,7 @@ def test_network_to_nir_to_network_same_parameters_weights_and_spikes():
     # S's constant current is unfiltered in brainsim: exported as a v_leak shift (e_leak + I / g_leak)
     np.testing.assert_allclose(float(back.population("S").neuron.e_leak), -1.0 + 30.0 / 5.0, rtol=1e-6)
 
-    n_steps = 600
+    n_steps = 300
     stim = (jr.uniform(jr.key(3), (n_steps, 3)) < 0.05).astype(jnp.float32)
     start = net.init_state(key=KEY, dt=0.1)  # random membrane potentials, shared by both runs
     start_back = eqx.tree_at(lambda s: s.populations, back.init_state(key=KEY, dt=0.1), start.populations)
@@ -504,3 +504,44 @@ def test_export_errors_name_what_nir_cannot_express():
         bnir.to_nir(adex, dt=0.1)
     with pytest.raises(ValueError, match="`outputs` names `nope`"):
         bnir.to_nir(net, dt=0.1, outputs=["nope"])
+
+
+def test_delay_after_the_weights_round_trips_as_postsynaptic_delays():
+    """Linear -> Delay (per output neuron) -> LIF: per-synapse delays that are uniform per
+    postsynaptic neuron, exported back as a Delay after the weights."""
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([3])),
+            "w": nir.Linear(weight=np.array([[1.0, 0.0, 2.0], [0.5, 0.5, 0.0]])),
+            "d": nir.Delay(delay=np.array([0.0001, 0.0003])),
+            "lif": nir.LIF(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)),
+            "output": nir.Output(output_type=np.array([2])),
+        },
+        edges=[("input", "w"), ("w", "d"), ("d", "lif"), ("lif", "output")],
+    )
+    network = bnir.from_nir(graph, dt=0.1)
+    (proj,) = network.projections
+    pre, post, valid = bs.ops.stored_synapses(proj.connectivity)
+    np.testing.assert_array_equal(np.asarray(proj.synapse_delays)[valid], 1 + np.array([1, 3])[post[valid]])
+    exported = bnir.to_nir(network, dt=0.1)
+    assert_same_graph(graph, exported)
+    assert [e for e in exported.edges if e[0] == "w"] == [("w", "w:delay")]
+
+
+def test_imported_network_is_differentiable():
+    """jax.grad through `run` of an imported graph reaches the NIR weights (surrogate spikes
+    of an IF neuron, the LIF's membrane): finite and non-zero."""
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(weight=np.array([[0.3, 0.2], [0.1, 0.4]]), bias=np.array([5.0, 0.0])),
+        nir.IF(r=np.full(2, 2.0), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+    )
+    network = bnir.from_nir(graph, dt=0.1)
+    stim = (jr.uniform(jr.key(4), (50, 2)) < 0.3).astype(jnp.float32)
+
+    @eqx.filter_grad
+    def grad(net):
+        result = bs.run(net, 5.0, 0.1, key=KEY, inputs={"input": stim})
+        return result.outputs["if"].sum() + result.final_state.populations["if"].neuron.v.sum()
+
+    g = np.asarray(grad(network).projection("affine").connectivity.weights)
+    assert np.all(np.isfinite(g)) and np.all(g != 0)
