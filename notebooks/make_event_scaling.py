@@ -21,8 +21,8 @@ costs
 | `ELL` | $4 N K$ bytes (targets) | $O(f N K)$ |
 | `Procedural` | a key (8 bytes) and a weight, whatever $N$ | $O(f N K)$, rows regenerated |
 
-(homogeneous weights are one 4-byte scalar in every format). So memory grows as $N^2$, $N$ and
-$N^0$, and the dense step falls behind as soon as $N$ is large. The formats also compute the
+(in the three sparse formats a homogeneous weight is one 4-byte scalar). So memory grows as
+$N^2$, $N$ and $N^0$, and the dense step falls behind as soon as $N$ is large. The formats also compute the
 same thing: here the weights are a power of two, so every sum of weights is exact in float32
 whatever its order, and the four networks must give **identical** spikes.
 
@@ -87,8 +87,9 @@ def stored_bytes(connectivity):
     ("md", """## Timing
 For every $N$ and format: compile `spikes_of` once (`jax.jit(...).lower(...).compile()`,
 timed separately), then run the compiled function `REPEATS` times and keep the fastest.
-Everything runs on JAX's default backend through the generic engine (`bs.run`); on the CPU the
-sparse formats' `event_matvec` takes brainsim's native kernels."""),
+Everything runs on JAX's default backend through the generic engine (`bs.run`); on the CPU,
+where brainsim's native library is built, the sparse formats' `event_matvec` takes its native
+kernels (`kernel="auto"`)."""),
     ("code", """rows = []
 spikes = {}
 for n in SIZES:
