@@ -163,7 +163,9 @@ def _network_error(config: Config, projections, err: Exception) -> ConfigError:
     message = str(err)
     for index, proj in enumerate(projections):
         if f"projection `{proj.name}`" in message:
-            return config.error(("projections", index), message)
+            spec = config.values["projections"][index]
+            name = _named_key(err, spec) or ("weight" if re.search(r"\bweight\b", message) else None)
+            return config.error(("projections", index) + ((name,) if name else ()), message)
     sizes = {p["name"]: p["n"] for p in config.values["populations"]}
     for index, proj in enumerate(projections):
         try:

@@ -92,12 +92,15 @@ def load_config(path, overrides: Sequence[str | tuple[str, str]] = ()) -> Config
 
 
 def _where(path: tuple, lines: dict, overrides: dict) -> str:
+    """`"at line N"` or `"in --set ..."` for a key given in the file or an override; for a key
+    left at its default, the line of the nearest enclosing table that is in the file."""
     for end in range(len(path), 0, -1):
         if path[:end] in overrides:
             return f"in {overrides[path[:end]]}"
         if path[:end] in lines:
-            return f"at line {lines[path[:end]]}"
-    return "(not in the file)"
+            line = lines[path[:end]]
+            return f"at line {line}" if end == len(path) else f"(its default; its table is at line {line})"
+    return "(its default)"
 
 
 def _apply_override(data: dict, assignment: str, label: str, path: pathlib.Path) -> tuple:

@@ -192,6 +192,34 @@ def test_rule_that_cannot_be_built_names_its_key(tmp_path):
     assert f"`projections[0].k` {_at(text, 'k = 50')}: `k` must be <= 40" in message
 
 
+def test_network_check_points_at_the_weight(tmp_path):
+    text = BASE.replace("weight = 2.0", "weight = -2.0")
+    message = _error(tmp_path, text)  # COBA takes conductances >= 0: the Network's own check
+    assert (
+        f"`projections[0].weight` {_at(text, 'weight = -2.0')}: projection `exc->inh`: a `COBA` " in message
+    )
+
+
+def test_poisson_rate_beyond_one_spike_per_step(tmp_path):
+    text = BASE + (
+        '\n[[inputs]]\ntarget = "exc"\nkind = "PoissonInput"\nn_sources = 5\nrate = 20000.0\n'
+        'weight = 1.0\noutput = "CUBA"\n'
+    )
+    message = _error(tmp_path, text)
+    assert (
+        f"`inputs[0].rate` {_at(text, 'rate = 20000.0')}: `PoissonInput` to `exc`: `rate` * `dt`" in message
+    )
+
+
+def test_a_default_made_invalid_by_another_key(tmp_path):
+    message = _error(tmp_path, BASE.replace("duration = 20.0\n", ""), ["simulation.dt=0.3"])
+    where = f"(its default; its table is at line {_line_of(BASE, '[simulation]')})"
+    assert f"`simulation.duration` {where}: `duration` must be a positive multiple of `dt`" in message
+    text = '[network]\nmodel = "coba"\n'  # no [simulation] table at all
+    message = _error(tmp_path, text, ["simulation.dt=0.3"])
+    assert "`simulation.duration` (its default): `duration` must be a positive multiple" in message
+
+
 def test_unknown_chip_in_the_file(tmp_path):
     text = BASE + '\n[hardware]\nchip = "loihi3"\n'
     message = _error(tmp_path, text)
