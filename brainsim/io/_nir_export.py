@@ -62,7 +62,8 @@ def _neuron_node(pop, tau_syn, dt: float):
     if isinstance(model, LIF):
         if np.any(_host(model.t_ref, n, f"`t_ref` of {where}") != 0):
             raise ValueError(
-                f"{where}: `t_ref` must be 0 ms to export (NIR's LIF has no refractory period); got {model.t_ref}."
+                f"{where}: `t_ref` must be 0 ms to export (NIR's LIF has no refractory period); "
+                f"got {model.t_ref}."
             )
         c_m = _host(model.c_m, n, f"`c_m` of {where}")
         g_leak = _host(model.g_leak, n, f"`g_leak` of {where}")
@@ -76,7 +77,9 @@ def _neuron_node(pop, tau_syn, dt: float):
         if tau_syn is None:
             return nir.LIF(tau=tau / MS_PER_SECOND, **common), tau
         return (
-            nir.CubaLIF(tau_syn=tau_syn / MS_PER_SECOND, tau_mem=tau / MS_PER_SECOND, w_in=np.ones(n), **common),
+            nir.CubaLIF(
+                tau_syn=tau_syn / MS_PER_SECOND, tau_mem=tau / MS_PER_SECOND, w_in=np.ones(n), **common
+            ),
             tau,
         )
     if tau_syn is not None:
@@ -92,7 +95,9 @@ def _neuron_node(pop, tau_syn, dt: float):
         )
         return node, np.full(n, np.inf)
     if isinstance(model, ThresholdUnit):
-        return nir.Threshold(threshold=_host(model.threshold, n, f"`threshold` of {where}")), np.full(n, np.inf)
+        return nir.Threshold(threshold=_host(model.threshold, n, f"`threshold` of {where}")), np.full(
+            n, np.inf
+        )
     raise TypeError(
         f"{where}: {type(model).__name__} has no NIR counterpart; NIR export supports `LIF` (t_ref = 0), "
         "`IntegrateAndFire`, `ThresholdUnit`, `SpikeSource` and `ValueSource` populations."
@@ -232,7 +237,9 @@ def to_nir_graph(network, *, dt, outputs) -> nir.NIRGraph:
 
     if outputs is None:
         feeds_other = {p.pre for p in network.projections if p.pre != p.post}
-        outputs = [p.name for p in network.populations if kinds[p.name] == "spikes" and p.name not in feeds_other]
+        outputs = [
+            p.name for p in network.populations if kinds[p.name] == "spikes" and p.name not in feeds_other
+        ]
         outputs = [name for name in outputs if not isinstance(network.population(name).neuron, SpikeSource)]
     elif isinstance(outputs, str) or not isinstance(outputs, Sequence):
         raise TypeError(f"`outputs` must be a sequence of population names; got {outputs!r}.")

@@ -96,7 +96,9 @@ def _size(key: str, node) -> int:
                 "flatten the input."
             )
         return int(shape[0])
-    field = {nir.LIF: "v_threshold", nir.CubaLIF: "v_threshold", nir.IF: "v_threshold"}.get(type(node), "threshold")
+    field = {nir.LIF: "v_threshold", nir.CubaLIF: "v_threshold", nir.IF: "v_threshold"}.get(
+        type(node), "threshold"
+    )
     return _vector(key, node, field).size
 
 
@@ -155,7 +157,8 @@ def _paths(graph, kinds, succ, sizes, dt) -> list[_Path]:
                 n_out = weight.shape[0]
                 if sizes[nxt] != n_out:
                     raise ValueError(
-                        f"NIR edge ({at!r}, {nxt!r}): a signal of size {n_out} reaches node `{nxt}` of size {sizes[nxt]}."
+                        f"NIR edge ({at!r}, {nxt!r}): a signal of size {n_out} reaches node `{nxt}` "
+                        f"of size {sizes[nxt]}."
                     )
                 delays = pre_delay[None, :] + post_delay[:, None] + between
                 paths.append(_Path(pre, nxt, list(keys), weight, delays))
@@ -171,7 +174,9 @@ def _paths(graph, kinds, succ, sizes, dt) -> list[_Path]:
             if isinstance(node, nir.Delay):
                 d = _vector(nxt, node, "delay")
                 if d.size not in (1, n_in):
-                    raise ValueError(f"NIR node `{nxt}` (Delay) has size {d.size}; its input has size {n_in}.")
+                    raise ValueError(
+                        f"NIR node `{nxt}` (Delay) has size {d.size}; its input has size {n_in}."
+                    )
                 steps = delay_in_steps(np.broadcast_to(d, (n_in,)), dt, f"NIR node `{nxt}` (Delay)")
                 if not any(isinstance(graph.nodes[k], nir.Linear | nir.Affine | nir.Scale) for k in keys):
                     pd = pd + steps
@@ -270,7 +275,13 @@ def _model(key: str, node, dt: float):
             return model, IntegrateAndFireState(v=_zeros(n)), np.full(n, np.inf), None, None
         threshold = _vector(key, node, "threshold")
         n = threshold.size
-        return ThresholdUnit(threshold=_parameter(threshold)), ThresholdUnitState(x=_zeros(n)), np.full(n, np.inf), None, None
+        return (
+            ThresholdUnit(threshold=_parameter(threshold)),
+            ThresholdUnitState(x=_zeros(n)),
+            np.full(n, np.inf),
+            None,
+            None,
+        )
     except ValueError as error:
         if str(error).startswith("NIR node"):
             raise
@@ -300,12 +311,16 @@ def from_nir_graph(graph, *, dt, input_kind) -> Network:
         if kind == "source":
             chosen = input_kind.get(key, "spikes") if isinstance(input_kind, dict) else input_kind
             if chosen not in ("spikes", "values"):
-                raise ValueError(f"`input_kind` for Input `{key}` must be 'spikes' or 'values'; got {chosen!r}.")
+                raise ValueError(
+                    f"`input_kind` for Input `{key}` must be 'spikes' or 'values'; got {chosen!r}."
+                )
             source_kind[key] = chosen
     if isinstance(input_kind, dict):
         unknown = sorted(set(input_kind) - set(source_kind))
         if unknown:
-            raise ValueError(f"`input_kind` names {unknown}, which are not Input nodes; Inputs: {sorted(source_kind)}.")
+            raise ValueError(
+                f"`input_kind` names {unknown}, which are not Input nodes; Inputs: {sorted(source_kind)}."
+            )
     sizes = {key: _size(key, graph.nodes[key]) for key, kind in kinds.items() if kind in ("source", "neuron")}
     succ = _successors(graph)
     paths = _paths(graph, kinds, succ, sizes, dt)

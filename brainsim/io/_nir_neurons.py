@@ -26,7 +26,9 @@ class IntegrateAndFireState(eqx.Module):
     v: Float[Array, " n"]
 
 
-class IntegrateAndFire(AbstractSpikingNeuron[IntegrateAndFireState], AbstractLinearInState[IntegrateAndFireState]):
+class IntegrateAndFire(
+    AbstractSpikingNeuron[IntegrateAndFireState], AbstractLinearInState[IntegrateAndFireState]
+):
     r"""Perfect (leak-free) integrate-and-fire neuron:
 
     $$C_m \frac{dv}{dt} = I_\mathrm{syn}(v), \qquad v \ge V_\theta \Rightarrow v \leftarrow V_r,$$
@@ -34,8 +36,9 @@ class IntegrateAndFire(AbstractSpikingNeuron[IntegrateAndFireState], AbstractLin
     no refractory period. With $I_\mathrm{syn}(v) = I_0 - G v$ (`SynapticInput`) it is linear in
     $v$: $a = -G / C_m$, $b = I_0 / C_m$, so exponential Euler is exact for an input held over
     the step (with $a = 0$ it is $v + \Delta t\, I_0 / C_m$). A `LIF` with a very long membrane
-    time constant only approaches it; this model has no leak at all. It is NIR's `IF` node
-    ($\dot v = R I$ with $R = 1000 / C_m$ in 1/(pF) per second, see `brainsim.io.nir`).
+    time constant only approaches it; this model has no leak at all. It is NIR's `IF` node,
+    $\dot v = R I$ with $t$ in s, $v$ in mV and $I$ in pA, so $R = 1000 / C_m$ (see
+    `brainsim.io.nir`).
 
     **Fields** (floats, or arrays of shape `(n,)`):
     - `c_m`: membrane capacitance, pF; > 0.

@@ -14,13 +14,18 @@ start of the next step, i.e. at the same instant, so one step is NIR's zero dela
 | NIR node | brainsim |
 |---|---|
 | `Input` | `Population` of `SpikeSource` (default) or `ValueSource` (`input_kind`) |
-| `LIF`: $\tau \dot v = (v_\mathrm{leak} - v) + R I$ | `LIF(c_m = 1000 tau / R, g_leak = 1/R, e_leak = v_leak, t_ref = 0)`, inputs through `InstantaneousSynapse` + `CUBA` |
-| `CubaLIF`: $\tau_\mathrm{syn} \dot I = -I + w_\mathrm{in} S$ | the same `LIF`, inputs through `ExponentialSynapse(tau = 1000 tau_syn)` + `CUBA` |
+| `LIF` | `LIF(c_m=1000 tau/R, g_leak=1/R, e_leak=v_leak, t_ref=0)`, `InstantaneousSynapse` inputs |
+| `CubaLIF` | the same `LIF`, `ExponentialSynapse(tau=1000 tau_syn)` inputs |
 | `IF`: $\dot v = R I$ | `IntegrateAndFire(c_m = 1000 / R)` |
 | `Threshold`: $z = H(x - \theta)$ | `ThresholdUnit(threshold = theta)` |
 | `Linear`, `Affine`, `Scale` | the connectivity's weights; an `Affine` bias becomes a `ConstantCurrent` |
 | `Delay` | `delay_steps` (homogeneous) or per-synapse delays |
 | `Output` | nothing: read the population it names (`result.outputs[key]`) |
+
+NIR's LIF is $\tau \dot v = (v_\mathrm{leak} - v) + R I$, a spike when $v > v_\mathrm{threshold}$,
+then $v \leftarrow v_\mathrm{reset}$; a CubaLIF filters its input first,
+$\tau_\mathrm{syn} \dot I = -I + w_\mathrm{in} S$; an IF is $\dot v = R I$ with the same threshold
+and reset; an `Affine` node is $W x + b$, summed over all edges into a node.
 
 Population and projection names are the NIR node keys. Every other node (`Conv1d`, `Conv2d`,
 `Flatten`, `SumPool2d`, `AvgPool2d`, `LI`, `I`, `CubaLI`, subgraphs) raises a `TypeError` naming
@@ -113,7 +118,9 @@ def from_nir(
     return from_nir_graph(graph, dt=dt, input_kind=input_kind)
 
 
-def write(network: Network, path: str | pathlib.Path, *, dt: float, outputs: Sequence[str] | None = None) -> None:
+def write(
+    network: Network, path: str | pathlib.Path, *, dt: float, outputs: Sequence[str] | None = None
+) -> None:
     """`to_nir(network, dt=dt, outputs=outputs)` written to `path` (HDF5, `nir.write`)."""
     nir.write(path, to_nir(network, dt=dt, outputs=outputs))
 

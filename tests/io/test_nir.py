@@ -152,8 +152,8 @@ def test_affine_lif_graph_spikes_at_exact_times():
 
 
 def _cubalif_reference(tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in, bias, kicks, t_end):
-    """One CubaLIF neuron, exact between events: $I(s) = I_\\infty + (I_0 - I_\\infty) e^{-s/\\tau_s}$,
-    $v(s) = v_\\infty + u_0 e^{-s/\\tau_m} + R A \\tau_s/(\\tau_s - \\tau_m)(e^{-s/\\tau_s} - e^{-s/\\tau_m})$;
+    """One CubaLIF neuron, exact between events: with A = I_0 - I_inf, I(s) = I_inf + A e^{-s/tau_s}
+    and v(s) = v_inf + u_0 e^{-s/tau_m} + R A tau_s / (tau_s - tau_m) (e^{-s/tau_s} - e^{-s/tau_m});
     the first threshold crossing is bracketed on a fine grid and solved by Brent's method."""
     i_inf = w_in * bias
     t, v, current, spikes = 0.0, 0.0, 0.0, []
@@ -175,9 +175,11 @@ def _cubalif_reference(tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in, 
             hit = next((k for k, x in enumerate(above) if x > 0), None)
             if hit is None:
                 break
-            s = 0.0 if hit == 0 else scipy.optimize.brentq(
-                lambda s: state(s, v, current)[0] - v_threshold, grid[hit - 1], grid[hit], xtol=1e-13
-            )
+
+            def distance(s, v0=v, i0=current):
+                return state(s, v0, i0)[0] - v_threshold
+
+            s = 0.0 if hit == 0 else scipy.optimize.brentq(distance, grid[hit - 1], grid[hit], xtol=1e-13)
             _, current = state(s, v, current)
             t, v = t + s, v_reset
             spikes.append(t)
@@ -233,11 +235,21 @@ def test_recurrent_lif_with_linear_self_edge():
     )
     dt = 0.01
     net = bnir.from_nir(graph, dt=dt)
-    assert [(p.pre, p.post, p.name) for p in net.projections] == [("input", "lif", "affine"), ("lif", "lif", "rec")]
+    assert [(p.pre, p.post, p.name) for p in net.projections] == [
+        ("input", "lif", "affine"),
+        ("lif", "lif", "rec"),
+    ]
     result = bs.run(net, 30.0, dt, key=KEY, inputs={"input": jnp.zeros((3000, 2))})
     reference = exact_lif_spikes(
-        np.full(2, 0.01), np.ones(2), np.zeros(2), np.ones(2), np.zeros(2), np.array([2.0, 0.7]), [],
-        recurrent=(recurrent, 0.0), t_end=0.03,
+        np.full(2, 0.01),
+        np.ones(2),
+        np.zeros(2),
+        np.ones(2),
+        np.zeros(2),
+        np.array([2.0, 0.7]),
+        [],
+        recurrent=(recurrent, 0.0),
+        t_end=0.03,
     )
     assert len(reference[1]) >= 1  # the recurrent path is exercised
     assert_spike_times_match(reference, brainsim_spikes(result, "lif", dt), dt)
@@ -302,24 +314,41 @@ def _mixed_graph():
         nodes={
             "input": nir.Input(input_type=np.array([3])),
             "input:delay": nir.Delay(delay=np.full(3, 0.0003)),
-            "affine": nir.Affine(weight=np.array([[1.0, 0.0, 2.0], [0.5, 0.5, 0.0]]), bias=np.array([0.3, 0.0])),
+            "affine": nir.Affine(
+                weight=np.array([[1.0, 0.0, 2.0], [0.5, 0.5, 0.0]]), bias=np.array([0.3, 0.0])
+            ),
             "lif": nir.LIF(
-                tau=np.array([0.01, 0.02]), r=np.array([1.0, 2.0]), v_leak=np.zeros(2),
-                v_threshold=np.array([1.0, 1.5]), v_reset=np.array([0.0, -0.5]),
+                tau=np.array([0.01, 0.02]),
+                r=np.array([1.0, 2.0]),
+                v_leak=np.zeros(2),
+                v_threshold=np.array([1.0, 1.5]),
+                v_reset=np.array([0.0, -0.5]),
             ),
             "rec": nir.Linear(weight=np.array([[0.0, 0.3], [0.2, 0.0]])),
             "to_cuba": nir.Affine(weight=np.array([[1.0, 2.0]]), bias=np.array([0.5])),
             "cuba": nir.CubaLIF(
-                tau_syn=np.array([0.005]), tau_mem=np.array([0.01]), r=np.array([3.0]), v_leak=np.array([0.1]),
-                v_threshold=np.array([1.0]), v_reset=np.array([0.0]), w_in=np.array([1.0]),
+                tau_syn=np.array([0.005]),
+                tau_mem=np.array([0.01]),
+                r=np.array([3.0]),
+                v_leak=np.array([0.1]),
+                v_threshold=np.array([1.0]),
+                v_reset=np.array([0.0]),
+                w_in=np.array([1.0]),
             ),
             "to_if": nir.Linear(weight=np.array([[0.7]])),
             "if": nir.IF(r=np.array([2.0]), v_threshold=np.array([1.0]), v_reset=np.array([0.0])),
             "output": nir.Output(output_type=np.array([1])),
         },
         edges=[
-            ("input", "input:delay"), ("input:delay", "affine"), ("affine", "lif"), ("lif", "rec"),
-            ("rec", "lif"), ("lif", "to_cuba"), ("to_cuba", "cuba"), ("cuba", "to_if"), ("to_if", "if"),
+            ("input", "input:delay"),
+            ("input:delay", "affine"),
+            ("affine", "lif"),
+            ("lif", "rec"),
+            ("rec", "lif"),
+            ("lif", "to_cuba"),
+            ("to_cuba", "cuba"),
+            ("cuba", "to_if"),
+            ("to_if", "if"),
             ("if", "output"),
         ],
     )
@@ -340,7 +369,9 @@ def assert_same_graph(original, exported, rtol=1e-6):
             (other,) = [n for n in exported.nodes.values() if type(n) is type(node)]
         assert type(other) is type(node), key
         for field, value in _fields(node).items():
-            np.testing.assert_allclose(np.asarray(getattr(other, field)), np.asarray(value), rtol=rtol, err_msg=f"{key}.{field}")
+            np.testing.assert_allclose(
+                np.asarray(getattr(other, field)), np.asarray(value), rtol=rtol, err_msg=f"{key}.{field}"
+            )
     # the same wiring once the keys are mapped
     assert len(original.edges) == len(exported.edges)
 
@@ -348,7 +379,12 @@ def assert_same_graph(original, exported, rtol=1e-6):
 def test_nir_to_network_to_nir_keeps_nodes_and_arrays():
     graph = _mixed_graph()
     network = bnir.from_nir(graph, dt=0.1)
-    assert {p.name: p.delay_steps for p in network.projections} == {"affine": 4, "rec": 1, "to_cuba": 1, "to_if": 1}
+    assert {p.name: p.delay_steps for p in network.projections} == {
+        "affine": 4,
+        "rec": 1,
+        "to_cuba": 1,
+        "to_if": 1,
+    }
     exported = bnir.to_nir(network, dt=0.1)
     assert_same_graph(graph, exported)
     assert exported.check_types()
@@ -358,20 +394,48 @@ def _handmade_network():
     """A network written in brainsim: a spike source, a recurrent LIF layer on CSR weights with
     a delay and a constant current, an exponential-synapse (CubaLIF) layer, an IF neuron."""
     lif = bs.LIF(
-        c_m=jnp.array([200.0, 150.0, 250.0, 100.0]), g_leak=10.0, e_leak=0.0, v_threshold=10.0, v_reset=0.0, t_ref=0.0
+        c_m=jnp.array([200.0, 150.0, 250.0, 100.0]),
+        g_leak=10.0,
+        e_leak=0.0,
+        v_threshold=10.0,
+        v_reset=0.0,
+        t_ref=0.0,
     )
-    recurrent = bs.CSR(indptr=np.array([0, 2, 3, 3, 4]), indices=np.array([1, 2, 3, 0]), weights=jnp.array([300.0, -200.0, 500.0, 400.0]), n_post=4)
+    recurrent = bs.CSR(
+        indptr=np.array([0, 2, 3, 3, 4]),
+        indices=np.array([1, 2, 3, 0]),
+        weights=jnp.array([300.0, -200.0, 500.0, 400.0]),
+        n_post=4,
+    )
     populations = [
         bs.Population("stim", 3, bs.SpikeSource()),
         bs.Population("E", 4, lif),
-        bs.Population("S", 2, bs.LIF(c_m=100.0, g_leak=5.0, e_leak=-1.0, v_threshold=5.0, v_reset=-2.0, t_ref=0.0)),
+        bs.Population(
+            "S", 2, bs.LIF(c_m=100.0, g_leak=5.0, e_leak=-1.0, v_threshold=5.0, v_reset=-2.0, t_ref=0.0)
+        ),
         bs.Population("I", 1, bnir.IntegrateAndFire(c_m=50.0, v_threshold=4.0, v_reset=0.0)),
     ]
     projections = [
-        bs.Projection("stim", "E", bs.Dense(jr.uniform(jr.key(2), (3, 4), maxval=2000.0)), bs.InstantaneousSynapse(), bs.CUBA(), delay_steps=3),
+        bs.Projection(
+            "stim",
+            "E",
+            bs.Dense(jr.uniform(jr.key(2), (3, 4), maxval=2000.0)),
+            bs.InstantaneousSynapse(),
+            bs.CUBA(),
+            delay_steps=3,
+        ),
         bs.Projection("E", "E", recurrent, bs.InstantaneousSynapse(), bs.CUBA()),
-        bs.Projection("E", "S", bs.Dense(jnp.full((4, 2), 40.0)), bs.ExponentialSynapse(tau=3.0), bs.CUBA(), delay_steps=2),
-        bs.Projection("S", "I", bs.Dense(jnp.array([[600.0], [900.0]])), bs.InstantaneousSynapse(), bs.CUBA()),
+        bs.Projection(
+            "E",
+            "S",
+            bs.Dense(jnp.full((4, 2), 40.0)),
+            bs.ExponentialSynapse(tau=3.0),
+            bs.CUBA(),
+            delay_steps=2,
+        ),
+        bs.Projection(
+            "S", "I", bs.Dense(jnp.array([[600.0], [900.0]])), bs.InstantaneousSynapse(), bs.CUBA()
+        ),
     ]
     inputs = [bs.ConstantCurrent("E", jnp.array([120.0, 80.0, 0.0, 60.0])), bs.ConstantCurrent("S", 30.0)]
     return bs.Network(populations, projections, inputs)
@@ -381,8 +445,17 @@ def test_network_to_nir_to_network_same_parameters_weights_and_spikes():
     net = _handmade_network()
     graph = bnir.to_nir(net, dt=0.1)
     assert {k: type(n).__name__ for k, n in graph.nodes.items()} == {
-        "stim": "Input", "E": "LIF", "S": "CubaLIF", "I": "IF", "stim->E:delay": "Delay", "stim->E": "Affine",
-        "E->E": "Linear", "E->S:delay": "Delay", "E->S": "Linear", "S->I": "Linear", "output": "Output",
+        "stim": "Input",
+        "E": "LIF",
+        "S": "CubaLIF",
+        "I": "IF",
+        "stim->E:delay": "Delay",
+        "stim->E": "Affine",
+        "E->E": "Linear",
+        "E->S:delay": "Delay",
+        "E->S": "Linear",
+        "S->I": "Linear",
+        "output": "Output",
     }
     back = bnir.from_nir(graph, dt=0.1)
     assert [p.name for p in back.populations] == [p.name for p in net.populations]
@@ -392,12 +465,16 @@ def test_network_to_nir_to_network_same_parameters_weights_and_spikes():
                 np.testing.assert_allclose(
                     np.broadcast_to(np.asarray(getattr(after.neuron, field)), (before.n,)),
                     np.broadcast_to(np.asarray(getattr(before.neuron, field)), (before.n,)),
-                    rtol=1e-6, atol=1e-9, err_msg=f"{before.name}.{field}",
+                    rtol=1e-6,
+                    atol=1e-9,
+                    err_msg=f"{before.name}.{field}",
                 )
     for before in net.projections:
         after = back.projection(before.name)
         np.testing.assert_allclose(
-            np.asarray(bs.ops.to_dense(after.connectivity)), np.asarray(bs.ops.to_dense(before.connectivity)), rtol=1e-5
+            np.asarray(bs.ops.to_dense(after.connectivity)),
+            np.asarray(bs.ops.to_dense(before.connectivity)),
+            rtol=1e-5,
         )
         assert (after.delay_steps, type(after.synapse)) == (before.delay_steps, type(before.synapse))
     # S's constant current is unfiltered in brainsim: exported as a v_leak shift (e_leak + I / g_leak)
@@ -413,7 +490,9 @@ def test_network_to_nir_to_network_same_parameters_weights_and_spikes():
     ]
     for name in ("E", "S", "I"):
         assert float(ran[0].outputs[name].sum()) > 0, name
-        np.testing.assert_array_equal(np.asarray(ran[1].outputs[name]), np.asarray(ran[0].outputs[name]), err_msg=name)
+        np.testing.assert_array_equal(
+            np.asarray(ran[1].outputs[name]), np.asarray(ran[0].outputs[name]), err_msg=name
+        )
 
 
 def test_write_read_file_round_trip(tmp_path):
@@ -427,7 +506,11 @@ def test_write_read_file_round_trip(tmp_path):
     for b in direct.projections:  # HDF5 lists nodes alphabetically: match by name
         a = network.projection(b.name)
         assert (a.pre, a.post, a.delay_steps) == (b.pre, b.post, b.delay_steps)
-        np.testing.assert_allclose(np.asarray(bs.ops.to_dense(a.connectivity)), np.asarray(bs.ops.to_dense(b.connectivity)), rtol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(bs.ops.to_dense(a.connectivity)),
+            np.asarray(bs.ops.to_dense(b.connectivity)),
+            rtol=1e-6,
+        )
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -446,7 +529,15 @@ def test_unsupported_node_is_named():
         bnir.from_nir(graph, dt=0.1)
     conv = nir.NIRGraph.from_list(
         nir.Input(input_type=np.array([1, 4, 4])),
-        nir.Conv2d(input_shape=(4, 4), weight=np.ones((2, 1, 3, 3)), stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(2)),
+        nir.Conv2d(
+            input_shape=(4, 4),
+            weight=np.ones((2, 1, 3, 3)),
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=np.zeros(2),
+        ),
     )
     with pytest.raises(TypeError, match=r"`conv2d` \(Conv2d\)"):
         bnir.from_nir(conv, dt=0.1)
@@ -470,7 +561,9 @@ def test_bad_dt_is_named(dt):
 
 def test_delay_not_a_multiple_of_dt_is_named_before_compiling():
     # 0.3 ms is not a whole number of 0.07 ms steps; nothing is compiled: from_nir raises
-    with pytest.raises(ValueError, match=r"NIR node `input:delay` \(Delay\): delay 0.0003 s is 4.28571 steps"):
+    with pytest.raises(
+        ValueError, match=r"NIR node `input:delay` \(Delay\): delay 0.0003 s is 4.28571 steps"
+    ):
         bnir.from_nir(_mixed_graph(), dt=0.07)
 
 
@@ -488,9 +581,7 @@ def test_parameters_out_of_range_name_the_node():
 
 def test_export_errors_name_what_nir_cannot_express():
     net = _handmade_network()
-    refractory = bs.Network(
-        [bs.Population("A", 2, bs.LIF(t_ref=2.0))], [], [bs.ConstantCurrent("A", 10.0)]
-    )
+    refractory = bs.Network([bs.Population("A", 2, bs.LIF(t_ref=2.0))], [], [bs.ConstantCurrent("A", 10.0)])
     with pytest.raises(ValueError, match=r"population `A`: `t_ref` must be 0 ms to export"):
         bnir.to_nir(refractory, dt=0.1)
     coba = bs.Network(
