@@ -375,6 +375,14 @@ def test_main_prints_config_errors_and_returns_2(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_fused_engine_refusal_names_simulation_engine(tmp_path, capsys):
+    text = BASE.replace('output = "COBA"', 'synapse = "AlphaSynapse"\noutput = "COBA"')
+    text = text.replace("dt = 0.1", 'dt = 0.1\nengine = "fused"')
+    assert main(["run", str(_write(tmp_path, text)), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"`simulation.engine` {_at(text, 'engine')}: `engine='fused'` does not apply" in err
+
+
 def test_unknown_chip_on_the_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["map", str(_write(tmp_path, BASE)), "--chip", "loihi3"])
