@@ -199,7 +199,7 @@ _UNDERSTOOD_FIELDS = {
     Population: ("name", "n", "neuron", "solver", "initial_state"),
     Projection: (
         "pre", "post", "connectivity", "synapse", "output", "delay_steps", "synapse_delays",
-        "max_delay_steps", "plastic", "name", "initial_state",
+        "max_delay_steps", "plastic", "name", "initial_state", "plasticity", "short_term", "column_index",
     ),
     LIF: _LIF_PARAMS + ("surrogate",),
     ExponentialEuler: (),
@@ -258,8 +258,12 @@ def _(neuron: LIF, where, pop):
 
 @_values_refusal.register
 def _(proj: Projection, where, network):
+    if proj.plasticity is not None:
+        return f"{where} has a plasticity rule ({type(proj.plasticity).__name__})"
     if proj.plastic:
         return f"{where} is plastic (weights in the state)"
+    if proj.short_term is not None:
+        return f"{where} has short-term plasticity ({type(proj.short_term).__name__})"
     if proj.synapse_delays is not None:
         return f"{where} has per-synapse delays"
     if network.emissions()[proj.pre] != "spikes":

@@ -50,7 +50,8 @@ class StateMonitor(AbstractMonitor):
 
     **Fields:**
     - `target`: a population name (reads its model state, e.g. `"v"` in mV) or a projection
-      name (reads its synapse state, e.g. `"g"`, or `"weights"` of a plastic projection).
+      name (reads its synapse state, e.g. `"g"`; `"weights"` of a plastic projection; the
+      traces of its plasticity rule, e.g. `"pre"`; its short-term plasticity state, `"u"`).
     - `variable`: the field to read.
     - `indices`: indices to record along the first axis (a sequence of ints), or `None` for all.
     - `every`: one sample every `every` steps, >= 1 (decimation bounds memory).
@@ -78,7 +79,7 @@ class StateMonitor(AbstractMonitor):
         elif self.variable == "weights":
             values = state.projections[self.target].weights
         else:
-            values = getattr(state.projections[self.target].synapse, self.variable)
+            values = getattr(_projection_part(state.projections[self.target], self.variable), self.variable)
         return values if self.indices is None else values[jnp.asarray(self.indices)]
 
     def check(self, network, state) -> None:
@@ -94,11 +95,18 @@ class StateMonitor(AbstractMonitor):
                 raise ValueError(f"monitor `{self.name}`: projection `{self.target}` is not `plastic=True`.")
             component = None
         else:
-            component = state.projections[self.target].synapse
-        if component is not None and self.variable not in getattr(component, "__dataclass_fields__", {}):
-            fields = list(getattr(component, "__dataclass_fields__", {}))
+            component = _projection_part(state.projections[self.target], self.variable)
+            if component is None:
+                parts = [getattr(state.projections[self.target], part) for part in _PROJECTION_PARTS]
+                fields = [field for part in parts for field in _fields(part)]
+                raise ValueError(
+                    f"unknown monitor variable `{self.variable}` of `{self.target}`; its state has "
+                    f"{fields + ['weights'] * (state.projections[self.target].weights is not None)}."
+                )
+        if component is not None and self.variable not in _fields(component):
             raise ValueError(
-                f"unknown monitor variable `{self.variable}` of `{self.target}`; its state has {fields}."
+                f"unknown monitor variable `{self.variable}` of `{self.target}`; its state has "
+                f"{list(_fields(component))}."
             )
         size = jax.eval_shape(StateMonitor(self.target, self.variable).sample, state).shape[0]
         if self.indices is not None and any(i < 0 or i >= size for i in self.indices):
@@ -106,6 +114,24 @@ class StateMonitor(AbstractMonitor):
                 f"monitor `{self.name}`: `indices` must be in [0, {size - 1}]; got "
                 f"{min(self.indices)}..{max(self.indices)}."
             )
+
+
+_PROJECTION_PARTS = ("synapse", "plasticity", "short_term")
+"""Where a projection monitor looks for its variable, in order: the synapse state (`g`), the
+plasticity rule's traces (`pre`, `post`, `r1`, ...), the short-term plasticity state (`u`, `x`)."""
+
+
+def _fields(component) -> tuple[str, ...]:
+    return tuple(getattr(component, "__dataclass_fields__", {}))
+
+
+def _projection_part(projection_state, variable: str):
+    """The first part of a projection's state (see `_PROJECTION_PARTS`) with field `variable`."""
+    for part in _PROJECTION_PARTS:
+        component = getattr(projection_state, part)
+        if variable in _fields(component):
+            return component
+    return None
 
 
 class Monitor(AbstractMonitor):

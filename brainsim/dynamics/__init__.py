@@ -30,6 +30,16 @@ from .neurons import (
     RateState as RateState,
     RateUnit as RateUnit,
 )
+from .plasticity import (
+    AbstractPlasticityRule as AbstractPlasticityRule,
+    AbstractShortTermPlasticity as AbstractShortTermPlasticity,
+    PairSTDP as PairSTDP,
+    PairTraces as PairTraces,
+    TripletSTDP as TripletSTDP,
+    TripletTraces as TripletTraces,
+    TsodyksMarkram as TsodyksMarkram,
+    TsodyksMarkramState as TsodyksMarkramState,
+)
 from .streams import (
     SpikeSource as SpikeSource,
     StreamedCurrent as StreamedCurrent,

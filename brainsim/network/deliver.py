@@ -4,7 +4,8 @@ each event input's events into its own synapse.
 Spikes take the event-driven path (`event_matvec`, O(active rows x fan-out), with an overflow
 flag when more rows are active than the buffer holds); values (rates, levels) are dense
 activity and take the same operator without an overflow report, since every row is active
-by design. Plastic projections read their weights from the state.
+by design. Plastic projections read their weights from the state; with short-term plasticity
+each arriving spike acts with its efficacy (`AbstractShortTermPlasticity.release`).
 """
 
 import jax.numpy as jnp
@@ -29,9 +30,13 @@ def deliver(network, state: NetworkState, arrived, emitted_kind, t, dt, step_key
     projections, overflow = {}, {}
     for proj in network.projections:
         current = state.projections[proj.name]
+        short_term = current.short_term
         if proj.synapse_delays is None:
             conn = connectivity_in_use(proj, current)
-            delivered = event_matvec(conn, arrived[proj.name])
+            released = arrived[proj.name]
+            if proj.short_term is not None:
+                short_term, released = proj.short_term.release(short_term, released, dt)
+            delivered = event_matvec(conn, released)
             if emitted_kind[proj.pre] == "spikes":
                 overflow[proj.name] = active_count_exceeds_buffer(conn, arrived[proj.name])
             else:
@@ -42,7 +47,9 @@ def deliver(network, state: NetworkState, arrived, emitted_kind, t, dt, step_key
             delivered = current.pending[slot]
             pending = current.pending.at[slot].set(0.0)
         synapse = proj.synapse.on_events(current.synapse, delivered)
-        projections[proj.name] = ProjectionState(synapse, current.weights, pending)
+        projections[proj.name] = ProjectionState(
+            synapse, current.weights, pending, current.plasticity, short_term
+        )
     inputs = []
     for k, inp in enumerate(network.inputs):
         if isinstance(inp, AbstractEventInput):

@@ -75,13 +75,17 @@ class Network(eqx.Module):
                 where = f"the {part} of projection `{proj.name}` (onto `{proj.post}`)"
                 check_per_unit_parameters(getattr(proj, part), sizes[proj.post], where)
             _check_output(proj, models[proj.post])
+            if proj.synapse_delays is not None and (proj.plastic or proj.short_term is not None):
+                what = "plastic weights" if proj.plastic else "short-term plasticity"
+                raise ValueError(
+                    f"projection `{proj.name}`: {what} with per-synapse delays are not supported "
+                    "yet; use one `delay_steps` for the projection."
+                )
             if proj.plastic:
-                if proj.synapse_delays is not None:
-                    raise ValueError(
-                        f"projection `{proj.name}`: plastic weights with per-synapse delays are not "
-                        "supported yet; use one `delay_steps` for the projection."
-                    )
-                initial_weights(proj.connectivity)  # raises for formats that cannot hold them
+                try:
+                    initial_weights(proj.connectivity)  # raises for formats that cannot hold them
+                except TypeError as error:
+                    raise TypeError(f"projection `{proj.name}`: {error}") from None
             built.append(proj)
         streams = {p.name for p in populations if isinstance(p.neuron, SpikeSource | ValueSource)}
         for inp in inputs:
@@ -152,8 +156,8 @@ class Network(eqx.Module):
     # -- dynamics ------------------------------------------------------------------------------
     def init_state(self, *, key: PRNGKeyArray, dt: float = 0.1) -> NetworkState:
         """State at t = 0: population `i` is initialised with `fold_in(key, i)` unless it has an
-        `initial_state`; synapses at rest; plastic weights from the connectivity; nothing in
-        flight."""
+        `initial_state`; synapses, plasticity traces and short-term plasticity at rest; plastic
+        weights from the connectivity; nothing in flight."""
         dtype = jnp.result_type(float)
         populations = {}
         for index, pop in enumerate(self.populations):
@@ -172,7 +176,10 @@ class Network(eqx.Module):
             synapse = p.synapse.init_state(n_post) if p.initial_state is None else p.initial_state.thaw()
             weights = initial_weights(p.connectivity) if p.plastic else None
             pending = None if p.synapse_delays is None else jnp.zeros((p.max_delay_steps, n_post), dtype)
-            projections[p.name] = ProjectionState(synapse, weights, pending)
+            n_pre = p.connectivity.n_pre
+            traces = None if p.plasticity is None else p.plasticity.init_state(n_pre, n_post)
+            short_term = None if p.short_term is None else p.short_term.init_state(n_pre)
+            projections[p.name] = ProjectionState(synapse, weights, pending, traces, short_term)
         inputs = tuple(
             InputState(inp.synapse.init_state(self.population(inp.target).n))
             if isinstance(inp, AbstractEventInput)

@@ -10,7 +10,9 @@ from .._validation import require_positive_int
 from ..connect import AbstractConnectivityRule, AbstractDelayRule
 from ..connect._keys import fold_in, zero_key
 from ..dynamics import AbstractOutput, AbstractSynapse
-from ..ops import CSR, ELL, AbstractConnectivity, stored_synapses
+from ..dynamics.plasticity import AbstractPlasticityRule, AbstractShortTermPlasticity
+from ..ops import CSR, ELL, AbstractConnectivity, Dense, stored_synapses
+from ..ops.synapse_update import ColumnIndex, column_index
 from ._frozen import FrozenState, freeze
 
 
@@ -34,7 +36,14 @@ class Projection(eqx.Module):
       longest delay drawn. Longer delays are rejected.
     - `plastic`: `True` to keep the weights in the `NetworkState` (`state.projections[name].weights`,
       initialised from the connectivity's weights) instead of the parameters, so that they
-      can change during and between runs.
+      can change during and between runs. Implied by `plasticity`.
+    - `plasticity`: a long-term plasticity rule (`PairSTDP`, `TripletSTDP`, ...) that changes
+      the weights during the run, event-driven: a presynaptic spike moves the synapses of its
+      row when it *arrives* (after `delay_steps`, as Brian2's `on_pre` with a delay), a
+      postsynaptic spike the synapses of its column when it is emitted. Needs `CSR`, `ELL` or
+      `Dense` connectivity and one `delay_steps`.
+    - `short_term`: short-term plasticity (`TsodyksMarkram`): each arriving spike acts with its
+      weight times the efficacy of its presynaptic neuron. Needs one `delay_steps`.
     - `name`: unique name; default `"pre->post"` (give `name=` to tell apart two projections
       between the same populations).
     - `initial_state`: the synapse state at t = 0, or `None` for the synapse at rest (held
@@ -52,6 +61,9 @@ class Projection(eqx.Module):
     plastic: bool = eqx.field(static=True)
     name: str = eqx.field(static=True)
     initial_state: FrozenState | None = eqx.field(static=True)
+    plasticity: AbstractPlasticityRule | None
+    short_term: AbstractShortTermPlasticity | None
+    column_index: ColumnIndex | None
 
     def __init__(
         self,
@@ -63,9 +75,12 @@ class Projection(eqx.Module):
         *,
         delay_steps=1,
         max_delay_steps=None,
-        plastic=False,
+        plastic=None,
         name=None,
         initial_state=None,
+        plasticity=None,
+        short_term=None,
+        column_index=None,
     ):
         for role, value in (("pre", pre), ("post", post)):
             if not isinstance(value, str) or not value:
@@ -80,9 +95,26 @@ class Projection(eqx.Module):
             raise TypeError(f"`synapse` must be a synapse model; got {type(synapse).__name__}.")
         if not isinstance(output, AbstractOutput):
             raise TypeError(f"`output` must be `bs.COBA(...)` or `bs.CUBA()`; got {output!r}.")
+        if plasticity is not None and not isinstance(plasticity, AbstractPlasticityRule):
+            raise TypeError(
+                "`plasticity` must be a plasticity rule (e.g. `bs.PairSTDP()`); got "
+                f"{type(plasticity).__name__}."
+            )
+        if short_term is not None and not isinstance(short_term, AbstractShortTermPlasticity):
+            raise TypeError(
+                "`short_term` must be a short-term plasticity model (e.g. `bs.TsodyksMarkram()`); got "
+                f"{type(short_term).__name__}."
+            )
+        if plastic is None:
+            plastic = plasticity is not None
         if not isinstance(plastic, bool):
             raise TypeError(f"`plastic` must be True or False; got {plastic!r}.")
+        if plasticity is not None and not plastic:
+            raise ValueError(
+                "a projection with a `plasticity` rule keeps its weights in the state: drop `plastic=False`."
+            )
         self.connectivity, self.synapse, self.output, self.plastic = connectivity, synapse, output, plastic
+        self.plasticity, self.short_term, self.column_index = plasticity, short_term, column_index
         per_synapse = isinstance(delay_steps, AbstractDelayRule | np.ndarray) or eqx.is_array(delay_steps)
         if per_synapse:
             self.synapse_delays = (
@@ -124,7 +156,22 @@ def build_projection(proj: Projection, sizes: dict[str, int], key, index: int) -
     proj = eqx.tree_at(lambda p: p.connectivity, proj, conn)
     if proj.synapse_delays is not None:
         proj = _with_drawn_delays(proj, key, index)
+    if proj.plasticity is not None and proj.column_index is None:
+        proj = _with_column_index(proj)
     return proj
+
+
+def _with_column_index(proj: Projection) -> Projection:
+    """Index the synapses by postsynaptic neuron (host work, once) so postsynaptic spikes update
+    their columns without touching other synapses."""
+    if not isinstance(proj.connectivity, CSR | ELL | Dense):
+        raise TypeError(
+            f"projection `{proj.name}`: the plasticity rule {type(proj.plasticity).__name__} needs "
+            f"per-synapse weights, which `{type(proj.connectivity).__name__}` connectivity cannot "
+            "hold; use `CSR`, `ELL` or `Dense` (e.g. `bs.FixedProbability(..., format=\"csr\")`)."
+        )
+    index = column_index(proj.connectivity)
+    return eqx.tree_at(lambda p: p.column_index, proj, index, is_leaf=lambda x: x is None)
 
 
 def _with_drawn_delays(proj: Projection, key, index: int) -> Projection:
@@ -168,4 +215,7 @@ def _with_drawn_delays(proj: Projection, key, index: int) -> Projection:
         plastic=proj.plastic,
         name=proj.name,
         initial_state=proj.initial_state,
+        plasticity=proj.plasticity,
+        short_term=proj.short_term,
+        column_index=proj.column_index,
     )

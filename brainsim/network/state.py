@@ -24,11 +24,16 @@ class ProjectionState(eqx.Module):
       for `Dense`); `None` when the weights are fixed parameters of the connectivity.
     - `pending`: per-synapse delays only: contributions waiting to arrive, a ring buffer of
       shape `(max_delay_steps, n_post)`; `None` otherwise.
+    - `plasticity`: the plasticity rule's traces (e.g. `PairTraces`); `None` without a rule.
+    - `short_term`: the short-term plasticity state, per presynaptic neuron (e.g.
+      `TsodyksMarkramState`); `None` without.
     """
 
     synapse: Any
     weights: Float[Array, "..."] | None = None
     pending: Float[Array, "ring n_post"] | None = None
+    plasticity: Any = None
+    short_term: Any = None
 
 
 class InputState(eqx.Module):

@@ -45,7 +45,7 @@ def step(
         populations[pop.name] = new
         finite[pop.name] = all_finite(new.neuron)
     projections, input_states, delayed_overflow = advance_projections(
-        network, projections, input_states, outputs, state.step, t, dt
+        network, projections, input_states, arrived, outputs, state.step, t, dt
     )
     overflow.update(delayed_overflow)
     history = write_history(state, outputs)

@@ -1,0 +1,14 @@
+"""Synaptic plasticity: long-term rules that change weights (`PairSTDP`, `TripletSTDP`) and
+short-term plasticity that scales each presynaptic spike's efficacy (`TsodyksMarkram`)."""
+
+from .base import (
+    AbstractPlasticityRule as AbstractPlasticityRule,
+    AbstractShortTermPlasticity as AbstractShortTermPlasticity,
+)
+from .short_term import TsodyksMarkram as TsodyksMarkram, TsodyksMarkramState as TsodyksMarkramState
+from .stdp import (
+    PairSTDP as PairSTDP,
+    PairTraces as PairTraces,
+    TripletSTDP as TripletSTDP,
+    TripletTraces as TripletTraces,
+)
