@@ -100,6 +100,9 @@ def _where(path: tuple, lines: dict, overrides: dict) -> str:
         if path[:end] in lines:
             line = lines[path[:end]]
             return f"at line {line}" if end == len(path) else f"(its default; its table is at line {line})"
+    for key, label in overrides.items():  # a table that only an override created
+        if key[: len(path)] == path:
+            return f"in {label}"
     return "(its default)"
 
 

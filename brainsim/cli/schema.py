@@ -236,7 +236,7 @@ SCHEMA: tuple[Table, ...] = (
                 "bool",
                 "whether neuron i may connect to neuron i",
                 True,
-                when=(("connectivity", CONNECTIVITY[:-1]),),
+                when=(("connectivity", ("FixedProbability", "FixedInDegree", "FixedOutDegree", "AllToAll")),),
             ),
             *_SYNAPSE_KEYS,
             Key(

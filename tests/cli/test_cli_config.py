@@ -257,6 +257,11 @@ def test_overrides_by_name_and_index_are_validated_like_the_file(tmp_path):
         load_config(path, ["simulation.duration"])
 
 
+def test_a_table_created_by_an_override_is_checked(tmp_path):
+    message = _error(tmp_path, BASE, ["network.n=400"])
+    assert "missing key 'model' in [network] in --set network.n=400: " in message
+
+
 def test_network_shorthand_excludes_populations(tmp_path):
     text = BASE + '\n[network]\nmodel = "coba"\n'
     message = _error(tmp_path, text)
