@@ -26,7 +26,15 @@ $K$ complete windows of width $b$):
 import numpy as np
 from jaxtyping import Float, Real
 
-from .spike_trains import SpikesLike, binned_spike_counts, spike_trains
+from .spike_trains import (
+    SpikesLike,
+    _n_bins,
+    _require_positive,
+    bin_index,
+    binned_spike_counts,
+    population_activity,
+    spike_trains,
+)
 
 
 def fano_factor(spikes: SpikesLike, *, window_ms: float) -> float:
@@ -39,14 +47,31 @@ def fano_factor(spikes: SpikesLike, *, window_ms: float) -> float:
 
     **Returns:** the mean of $F_i$ over neurons that spiked in some window; NaN if none did.
     """
-    counts = binned_spike_counts(spikes, bin_ms=window_ms).astype(np.float64)
-    if counts.shape[1] < 2:
+    n_windows, first, second = _count_moments(spike_trains(spikes), window_ms)
+    if n_windows < 2:
         raise ValueError(f"`window_ms` = {window_ms} ms leaves fewer than 2 counting windows.")
-    mean = counts.mean(axis=1)
-    active = mean > 0
+    active = first > 0
     if not active.any():
         return float("nan")
-    return float(np.mean(counts[active].var(axis=1) / mean[active]))
+    mean = first[active] / n_windows
+    variance = second[active] / n_windows - mean**2
+    return float(np.mean(np.maximum(variance, 0.0) / mean))
+
+
+def _count_moments(trains, bin_ms: float) -> tuple[int, np.ndarray, np.ndarray]:
+    """`(K, sum_k N_ik, sum_k N_ik^2)` per neuron, from the spikes alone (memory O(spikes), not
+    O(n K): a long run in small bins never builds the dense count matrix)."""
+    _require_positive("bin_ms", bin_ms)
+    start, stop = trains.window()
+    n_bins = _n_bins(stop - start, bin_ms)
+    n = trains.n_or_observed()
+    k = bin_index(trains.times, start, bin_ms)
+    keep = k < n_bins
+    cells, per_cell = np.unique(trains.indices[keep] * max(n_bins, 1) + k[keep], return_counts=True)
+    neuron = cells // max(n_bins, 1)
+    first = np.bincount(neuron, weights=per_cell, minlength=n)
+    second = np.bincount(neuron, weights=per_cell.astype(np.float64) ** 2, minlength=n)
+    return n_bins, first, second
 
 
 def spike_count_correlation(spikes: SpikesLike, *, window_ms: float) -> Float[np.ndarray, "n n"]:
@@ -94,5 +119,12 @@ def synchrony_chi(spikes: SpikesLike, *, bin_ms: float) -> float:
     **Returns:** $\chi \in [0, 1]$; NaN if no neuron spiked.
     """
     trains = spike_trains(spikes)
-    trains.size()
-    return synchrony_chi_of_traces(binned_spike_counts(trains, bin_ms=bin_ms).T)
+    n = trains.size()  # silent neurons count: n must be known
+    n_bins, first, second = _count_moments(trains, bin_ms)
+    if n_bins < 2:
+        raise ValueError(f"`bin_ms` = {bin_ms} ms leaves fewer than 2 bins.")
+    individual = np.mean(second / n_bins - (first / n_bins) ** 2)
+    if not individual > 0:
+        return float("nan")
+    population = population_activity(trains, bin_ms=bin_ms) / n
+    return float(np.sqrt(population.var() / individual))

@@ -80,18 +80,26 @@ def isi_statistics(spikes: SpikesLike, *, min_spikes: int = 3) -> IsiStatistics:
     """
     if min_spikes < 3:
         raise ValueError(f"`min_spikes` must be >= 3 (two intervals); got {min_spikes!r}.")
-    isis = interspike_intervals(spikes)
-    n = len(isis)
-    counts = np.bincount(spike_trains(spikes).indices, minlength=n)[:n]
-    mean_isi, cv, lv = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    for i, isi in enumerate(isis):  # a loop over neurons, on the host, after the run
-        if counts[i] < min_spikes or not isi.mean() > 0:
-            continue
-        mean_isi[i] = isi.mean()
-        cv[i] = isi.std() / mean_isi[i]
-        pair_sum = isi[:-1] + isi[1:]  # 0 only for three simultaneous spikes: a ratio of 0
-        ratio = np.diff(isi) / np.where(pair_sum > 0, pair_sum, 1.0)
-        lv[i] = 3.0 * np.mean(ratio**2)
+    trains = spike_trains(spikes)
+    n = trains.n_or_observed()
+    order = np.argsort(trains.indices, kind="stable")  # by neuron, in time within each
+    times, neuron = trains.times[order], trains.indices[order]
+    counts = np.bincount(neuron, minlength=n)
+    # every interval, and the neuron it belongs to (differences across neurons dropped)
+    same = neuron[1:] == neuron[:-1]
+    isi, owner = np.diff(times)[same], neuron[1:][same]
+    n_isi = np.bincount(owner, minlength=n)
+    total = np.bincount(owner, weights=isi, minlength=n)
+    valid = (counts >= min_spikes) & (total > 0)
+    mean_isi = np.where(valid, total / np.maximum(n_isi, 1), np.nan)
+    squares = np.bincount(owner, weights=(isi - mean_isi[owner]) ** 2, minlength=n)
+    cv = np.where(valid, np.sqrt(squares / np.maximum(n_isi, 1)) / mean_isi, np.nan)
+    # neighbouring intervals of one neuron; a pair sum of 0 (three simultaneous spikes) gives 0
+    pair = owner[1:] == owner[:-1]
+    pair_sum = (isi[1:] + isi[:-1])[pair]
+    ratio = np.diff(isi)[pair] / np.where(pair_sum > 0, pair_sum, 1.0)
+    ratio_sum = np.bincount(owner[1:][pair], weights=ratio**2, minlength=n)
+    lv = np.where(valid, 3.0 * ratio_sum / np.maximum(n_isi - 1, 1), np.nan)
     return IsiStatistics(counts.astype(np.int64), mean_isi, cv, lv)
 
 

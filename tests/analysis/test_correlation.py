@@ -77,3 +77,16 @@ def test_spike_count_correlation_of_copies_independent_and_silent_neurons():
     assert rho[0, 1] == pytest.approx(1.0) and rho[0, 0] == pytest.approx(1.0)
     assert abs(rho[0, 2]) < 3 / np.sqrt(200)  # 200 windows: the null's standard error is 1/sqrt(200)
     assert np.all(np.isnan(rho[3])) and np.all(np.isnan(rho[:, 3]))
+
+
+def test_fano_and_chi_from_spikes_equal_their_dense_count_matrix_forms():
+    trains = ba.spike_trains(_poisson(np.random.default_rng(5), 30, 5000.0, 20.0), n=33)  # 3 silent
+    counts = ba.binned_spike_counts(trains, bin_ms=7.0).astype(np.float64)
+    assert counts.shape == (33, 714)
+    mean = counts.mean(axis=1)
+    active = mean > 0
+    dense_fano = np.mean(counts[active].var(axis=1) / mean[active])
+    assert ba.fano_factor(trains, window_ms=7.0) == pytest.approx(dense_fano, rel=1e-12)
+    assert ba.synchrony_chi(trains, bin_ms=7.0) == pytest.approx(
+        ba.synchrony_chi_of_traces(counts.T), rel=1e-12
+    )
