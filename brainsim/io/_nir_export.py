@@ -1,5 +1,6 @@
 """brainsim `Network` -> NIR graph (see `brainsim.io.nir` for the mapping and the units)."""
 
+import dataclasses
 from collections.abc import Sequence
 
 import jax
@@ -15,6 +16,34 @@ from ..ops import stored_synapses, to_dense
 from ._nir_import import check_dt
 from ._nir_neurons import IntegrateAndFire, ThresholdUnit
 from ._nir_units import MS_PER_SECOND, dirac_step_factor
+
+# Fields the exporter translates; any other field that is set (a newer option of a component)
+# makes export refuse, naming it, instead of writing a graph without it (fail closed).
+_UNDERSTOOD = {
+    Network: {"populations", "projections", "inputs"},
+    Projection: {
+        "pre", "post", "connectivity", "synapse", "output", "delay_steps", "synapse_delays",
+        "max_delay_steps", "plastic", "name", "initial_state",
+    },
+    LIF: {"c_m", "g_leak", "e_leak", "v_threshold", "v_reset", "t_ref", "surrogate"},
+    IntegrateAndFire: {"c_m", "v_threshold", "v_reset", "surrogate"},
+    ThresholdUnit: {"threshold", "surrogate"},
+    InstantaneousSynapse: set(),
+    ExponentialSynapse: {"tau"},
+    CUBA: set(),
+}  # fmt: skip
+
+
+def _require_understood(component, where: str) -> None:
+    """`ValueError` naming `where` and the field if `component` sets a field NIR export ignores."""
+    understood = _UNDERSTOOD[type(component)]
+    for field in dataclasses.fields(component):
+        value = getattr(component, field.name)
+        if field.name not in understood and value is not None and value is not False:
+            raise ValueError(
+                f"{where}: `{field.name}` of {type(component).__name__} has no NIR counterpart; "
+                "export it without that option."
+            )
 
 
 def _host(value, n: int, what: str) -> np.ndarray:
@@ -59,6 +88,8 @@ def _synapse_time_constant(name: str, incoming: list[Projection], n: int) -> np.
 def _neuron_node(pop, tau_syn, dt: float):
     """`(node, membrane time constant in ms or inf)` for a neuron population."""
     n, model, where = pop.n, pop.neuron, f"population `{pop.name}`"
+    if type(model) in _UNDERSTOOD:
+        _require_understood(model, where)
     if isinstance(model, LIF):
         if np.any(_host(model.t_ref, n, f"`t_ref` of {where}") != 0):
             raise ValueError(
@@ -168,6 +199,7 @@ def to_nir_graph(network, *, dt, outputs) -> nir.NIRGraph:
     if not isinstance(network, Network):
         raise TypeError(f"`network` must be a `bs.Network`; got {type(network).__name__}.")
     dt = check_dt(dt)
+    _require_understood(network, "`network`")
     nodes, edges, taken = {}, [], set()
     keys, kinds, taus = {}, {}, {}
     incoming = {p.name: [q for q in network.projections if q.post == p.name] for p in network.populations}
@@ -183,6 +215,8 @@ def to_nir_graph(network, *, dt, outputs) -> nir.NIRGraph:
 
     weight_keys = {}
     for proj in network.projections:
+        _require_understood(proj, f"projection `{proj.name}`")
+        _require_understood(proj.synapse, f"projection `{proj.name}`")
         post = network.population(proj.post)
         dense = np.asarray(to_dense(proj.connectivity), dtype=np.float64)  # (n_pre, n_post)
         pre_delay, post_delay = _split_delays(proj, dense)

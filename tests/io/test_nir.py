@@ -636,3 +636,14 @@ def test_imported_network_is_differentiable():
 
     g = np.asarray(grad(network).projection("affine").connectivity.weights)
     assert np.all(np.isfinite(g)) and np.all(g != 0)
+
+
+def test_export_refuses_an_option_it_does_not_translate(monkeypatch):
+    """Fail closed: a set field that export does not translate is named, not dropped. Simulated
+    by an exporter that predates LIF's `surrogate` field."""
+    from brainsim.io import _nir_export
+
+    understood = _nir_export._UNDERSTOOD[bs.LIF] - {"surrogate"}
+    monkeypatch.setitem(_nir_export._UNDERSTOOD, bs.LIF, understood)
+    with pytest.raises(ValueError, match=r"population `E`: `surrogate` of LIF has no NIR counterpart"):
+        bnir.to_nir(_handmade_network(), dt=0.1)
