@@ -24,7 +24,7 @@ def _axes(ax, figsize):
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
 
 
-def say_empty(ax, message: str) -> None:
+def _say_empty(ax, message: str) -> None:
     """Write why a plot is empty in the middle of `ax` (axes coordinates)."""
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.3")
 
@@ -103,7 +103,7 @@ def plot_raster(
         ylabel="population" + (" (bands ∝ size)" if bands == "proportional" else " (equal bands)"),
     )
     if total == 0:
-        say_empty(ax, "no spikes recorded" if trains else "no spiking population recorded")
+        _say_empty(ax, "no spikes recorded" if trains else "no spiking population recorded")
     return ax
 
 
@@ -133,7 +133,7 @@ def plot_rates(
     if trains:
         ax.legend(loc="upper right", fontsize=8)
     else:
-        say_empty(ax, "no spiking population recorded")
+        _say_empty(ax, "no spiking population recorded")
     return ax
 
 
@@ -151,7 +151,7 @@ def plot_traces(result: SimulationResult, name: str, *, ax=None, max_traces: int
     if values.shape[0]:
         ax.plot(result.trace_times(name), values[:, kept], lw=0.8)
     else:
-        say_empty(ax, f"no samples of `{name}` recorded (a run shorter than its `every`?)")
+        _say_empty(ax, f"no samples of `{name}` recorded (a run shorter than its `every`?)")
     shown = f"{kept.size} of {n} traces (evenly spaced)" if kept.size < n else f"all {n} traces"
     ax.set_title(f"{name}: {shown}", fontsize=9)
     ax.set(xlabel="time (ms)", ylabel=f"{name} ({unit})")
@@ -174,7 +174,7 @@ def plot_isi_histogram(spikes: SpikesLike, *, bins: int = 50, max_isi_ms: float 
     pooled = np.concatenate(isis) if isis else np.zeros(0)
     firing = sum(1 for isi in isis if isi.size)
     if pooled.size == 0:
-        say_empty(ax, "no neuron fired twice: no interspike intervals")
+        _say_empty(ax, "no neuron fired twice: no interspike intervals")
         title = "ISI histogram: no intervals"
     else:
         shown = pooled if max_isi_ms is None else pooled[pooled <= max_isi_ms]
