@@ -255,6 +255,51 @@ def test_recurrent_lif_with_linear_self_edge():
     assert_spike_times_match(reference, brainsim_spikes(result, "lif", dt), dt)
 
 
+def test_two_lif_example_of_the_nir_paper():
+    """The NIR paper's debugging graph (`paper/01_lif/debug_spike_representation`): LIF 1 fires
+    on its own (v_leak above threshold); each of its spikes, a Dirac of weight 1, moves LIF 2 by
+    R w / tau = 100 > 20, so LIF 2 fires with it. LIF 1's period is tau ln(1.2 / 0.2)."""
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type=np.array([1])),
+            "linear1": nir.Linear(weight=np.array([[1.0]])),
+            "lif1": nir.LIF(
+                tau=np.array([0.01]), r=np.array([1.0]), v_leak=np.array([1.2]), v_threshold=np.array([1.0])
+            ),
+            "linear2": nir.Linear(weight=np.array([[1.0]])),
+            "lif2": nir.LIF(
+                tau=np.array([0.01]), r=np.array([1.0]), v_leak=np.array([0.0]), v_threshold=np.array([20.0])
+            ),
+            "out": nir.Output(output_type=np.array([1])),
+        },
+        edges=[
+            ("in", "linear1"),
+            ("linear1", "lif1"),
+            ("lif1", "linear2"),
+            ("linear2", "lif2"),
+            ("lif2", "out"),
+        ],
+    )
+    dt = 0.1
+    net = bnir.from_nir(graph, dt=dt)
+    result = bs.run(net, 60.0, dt, key=KEY, inputs={"in": jnp.zeros((600, 1))})
+    reference = exact_lif_spikes(
+        np.full(2, 0.01),
+        np.ones(2),
+        np.array([1.2, 0.0]),
+        np.array([1.0, 20.0]),
+        np.zeros(2),
+        np.zeros(2),
+        [],
+        recurrent=(np.array([[0.0, 0.0], [1.0, 0.0]]), 0.0),
+        t_end=0.06,
+    )
+    np.testing.assert_allclose(np.diff(reference[0]), 0.01 * math.log(6.0))
+    simulated = brainsim_spikes(result, "lif1", dt) + brainsim_spikes(result, "lif2", dt)
+    assert len(reference[1]) == len(reference[0]) == 3
+    assert_spike_times_match(reference, simulated, dt)
+
+
 def test_delay_node_delays_by_whole_steps():
     """Input -> Delay (per input neuron) -> Affine -> IF: exact for IF (no leak); the delays
     become per-synapse delays."""
@@ -647,3 +692,14 @@ def test_export_refuses_an_option_it_does_not_translate(monkeypatch):
     monkeypatch.setitem(_nir_export._UNDERSTOOD, bs.LIF, understood)
     with pytest.raises(ValueError, match=r"population `E`: `surrogate` of LIF has no NIR counterpart"):
         bnir.to_nir(_handmade_network(), dt=0.1)
+
+
+def test_scale_node_is_a_diagonal_weight_and_input_kind_names_inputs():
+    graph = nir.NIRGraph.from_list(
+        nir.Scale(scale=np.array([2.0, 3.0])),
+        nir.LIF(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)),
+    )
+    (proj,) = bnir.from_nir(graph, dt=0.1, input_kind="values").projections
+    np.testing.assert_allclose(np.asarray(bs.ops.to_dense(proj.connectivity)), np.diag([2.0, 3.0]))
+    with pytest.raises(ValueError, match=r"`input_kind` names \['nope'\], which are not Input nodes"):
+        bnir.from_nir(graph, dt=0.1, input_kind={"nope": "values"})
