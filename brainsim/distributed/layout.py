@@ -38,9 +38,9 @@ class DeviceLayout:
     """
 
     n_devices: int
-    part: Int[np.ndarray, " n"]
-    slots: dict[str, Int[np.ndarray, "D m"]]
-    positions: dict[str, Int[np.ndarray, " n"]]
+    part: Int[np.ndarray, " n_neurons"]
+    slots: dict[str, np.ndarray]  # per population: int (D, m_p)
+    positions: dict[str, np.ndarray]  # per population: int (n_p,)
 
     def local_size(self, population: str) -> int:
         """`m_p`: the slots per device for `population` (its largest share)."""

@@ -122,7 +122,7 @@ def _device_run(varying, state, key, *, plan, n_steps, dt, recorded):
     """One device's whole run: intervals of `exchange_every` steps (the last one shorter if
     they do not divide the run), each ended by an exchange."""
     comp = plan.components(varying)
-    state = jtu.tree_map(lambda x: x[0], state)
+    state = NetworkState(**jtu.tree_map(lambda x: x[0], state))
     key_run = jr.fold_in(key, 1)  # as `run`: steps draw from fold_in(key, 1)
     every = plan.exchange_every
 
@@ -142,7 +142,8 @@ def _device_run(varying, state, key, *, plan, n_steps, dt, recorded):
     if rest:  # a last, shorter interval
         state, last = interval(rest, state)
         ys = jtu.tree_map(lambda y, z: jnp.concatenate([y, z]), ys, last)
-    return jtu.tree_map(lambda x: x[None], state), jtu.tree_map(lambda y: y[None], ys)
+    stacked = {field: getattr(state, field) for field in _STATE_FIELDS}
+    return jtu.tree_map(lambda x: x[None], stacked), jtu.tree_map(lambda y: y[None], ys)
 
 
 def _local_step(plan: ShardedNetwork, comp: dict, state: NetworkState, key_run, dt: float):
@@ -240,7 +241,7 @@ def _overflow(network, initial_state: NetworkState, counts: dict, n_steps: int) 
     return flags
 
 
-def _state_sizes(network) -> NetworkState:
+def _state_sizes(network) -> dict:
     """The state's structure with, per component, the size of its neuron axis (None where the
     component is not per neuron): which leaves a device holds a slice of."""
     sizes = network.population_sizes
@@ -251,9 +252,13 @@ def _state_sizes(network) -> NetworkState:
     }
 
 
-def _to_devices(state: NetworkState, sizes: dict, layout) -> NetworkState:
-    """The global state as device-stacked arrays `(D, ...)`: per-neuron leaves gathered at each
-    device's slots, the rest (step, history rings) copied to every device."""
+_STATE_FIELDS = ("step", "populations", "projections", "inputs", "history")
+
+
+def _to_devices(state: NetworkState, sizes: dict, layout) -> dict:
+    """The global state as device-stacked arrays `(D, ...)`, a dict of `NetworkState`'s fields:
+    per-neuron leaves gathered at each device's slots, the rest (step, history rings) copied to
+    every device."""
     d = layout.n_devices
 
     def split(tree, where):
@@ -269,16 +274,16 @@ def _to_devices(state: NetworkState, sizes: dict, layout) -> NetworkState:
         return jtu.tree_map(leaf, tree)
 
     copy = lambda x: jnp.broadcast_to(x, (d,) + jnp.shape(x))  # noqa: E731
-    return NetworkState(
-        copy(state.step),
-        {name: split(s, sizes["populations"][name]) for name, s in state.populations.items()},
-        {name: split(s, sizes["projections"][name]) for name, s in state.projections.items()},
-        tuple(split(s, w) for s, w in zip(state.inputs, sizes["inputs"], strict=True)),
-        {name: copy(ring) for name, ring in state.history.items()},
-    )
+    return {
+        "step": copy(state.step),
+        "populations": {name: split(s, sizes["populations"][name]) for name, s in state.populations.items()},
+        "projections": {name: split(s, sizes["projections"][name]) for name, s in state.projections.items()},
+        "inputs": tuple(split(s, w) for s, w in zip(state.inputs, sizes["inputs"], strict=True)),
+        "history": {name: copy(ring) for name, ring in state.history.items()},
+    }
 
 
-def _from_devices(state: NetworkState, reference: NetworkState, sizes: dict, layout) -> NetworkState:
+def _from_devices(state: dict, reference: NetworkState, sizes: dict, layout) -> NetworkState:
     """Invert `_to_devices` (`reference`: the global state it split): per-neuron leaves back in
     global order, the copies taken from device 0."""
 
@@ -294,17 +299,18 @@ def _from_devices(state: NetworkState, reference: NetworkState, sizes: dict, lay
         return jtu.tree_map(leaf, tree, like)
 
     return NetworkState(
-        state.step[0],
+        state["step"][0],
         {
             name: join(s, reference.populations[name], sizes["populations"][name])
-            for name, s in state.populations.items()
+            for name, s in state["populations"].items()
         },
         {
             name: join(s, reference.projections[name], sizes["projections"][name])
-            for name, s in state.projections.items()
+            for name, s in state["projections"].items()
         },
         tuple(
-            join(s, r, w) for s, r, w in zip(state.inputs, reference.inputs, sizes["inputs"], strict=True)
+            join(s, r, w)
+            for s, r, w in zip(state["inputs"], reference.inputs, sizes["inputs"], strict=True)
         ),
-        {name: ring[0] for name, ring in state.history.items()},
+        {name: ring[0] for name, ring in state["history"].items()},
     )

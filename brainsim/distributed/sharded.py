@@ -1,5 +1,7 @@
 """`shard`: a network split over the devices of a 1-D mesh, ready for `run_sharded`."""
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,7 +10,6 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-from jaxtyping import Int
 
 from ..dynamics import AbstractCurrentInput, AbstractEventInput, AbstractSpikingNeuron
 from ..network import Network
@@ -135,7 +136,7 @@ def shard(
     network: Network,
     devices: int | Mesh,
     *,
-    partition: str | Int[np.ndarray, " n"] = "metis",
+    partition: str | np.ndarray = "metis",
     activity=None,
     seed: int = 0,
     exchange_every: int | str = 1,
@@ -164,14 +165,15 @@ def shard(
     if not isinstance(network, Network):
         raise TypeError(f"`network` must be a `bs.Network`; got {type(network).__name__}.")
     _check_supported(network)
-    mesh, axis = _mesh(devices)
-    n_devices = mesh.devices.size
     sizes = network.population_sizes
     n_neurons = sum(sizes.values())
-    if n_devices > n_neurons:
+    n_devices = devices.devices.size if isinstance(devices, Mesh) else devices
+    if isinstance(n_devices, int | np.integer) and n_devices > n_neurons:
         raise ValueError(
             f"`devices`: {n_devices} devices for {n_neurons} neurons; use at most {n_neurons} devices."
         )
+    mesh, axis = _mesh(devices)
+    n_devices = mesh.devices.size
     part, name = _partition(network, partition, n_devices, activity, seed, n_neurons)
     layout = device_layout(sizes, part, n_devices)
     every = _exchange_every(network, exchange_every)
@@ -218,7 +220,16 @@ def _offsets(network: Network) -> dict[str, int]:
     return dict(zip(network.population_sizes, starts, strict=True))
 
 
+# The projection fields `run_sharded`'s step implements; any other field set to something
+# other than None/False (a feature added to `Projection` later) is refused, not ignored.
+_HANDLED_PROJECTION_FIELDS = frozenset(
+    ("pre", "post", "connectivity", "synapse", "output", "delay_steps", "synapse_delays",
+     "max_delay_steps", "plastic", "name", "initial_state")
+)
+
+
 def _check_supported(network: Network) -> None:
+    """Refuse, naming it, any component the multi-device step does not implement."""
     for pop in network.populations:
         if not isinstance(pop.neuron, AbstractSpikingNeuron):
             raise TypeError(
@@ -227,6 +238,13 @@ def _check_supported(network: Network) -> None:
                 "not exchanged yet)."
             )
     for proj in network.projections:
+        for field in dataclasses.fields(proj):
+            value = getattr(proj, field.name)
+            if field.name not in _HANDLED_PROJECTION_FIELDS and value is not None and value is not False:
+                raise ValueError(
+                    f"multi-device runs do not support `{field.name}` (projection `{proj.name}` "
+                    f"sets it to {type(value).__name__}); run this network with `bs.run`."
+                )
         if proj.plastic:
             raise ValueError(f"multi-device runs do not support plastic projections; `{proj.name}` is plastic.")
         if proj.synapse_delays is not None:
