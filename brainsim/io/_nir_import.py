@@ -191,8 +191,12 @@ def _paths(graph, kinds, succ, sizes, dt) -> list[_Path]:
                     )
                 b = b + (int(qd[0]) if qd.size else 0)
                 if isinstance(node, nir.Scale):
-                    s = np.broadcast_to(_vector(nxt, node, "scale"), (n_in,))
-                    w = s[:, None] * w
+                    scale = _vector(nxt, node, "scale")
+                    if scale.size not in (1, n_in):
+                        raise ValueError(
+                            f"NIR node `{nxt}` (Scale) has size {scale.size}; its input has size {n_in}."
+                        )
+                    w = np.broadcast_to(scale, (n_in,))[:, None] * w
                 else:
                     matrix = np.asarray(node.weight, dtype=np.float64)
                     if matrix.ndim != 2 or matrix.shape[1] != n_in:
