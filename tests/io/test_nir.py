@@ -151,6 +151,30 @@ def test_affine_lif_graph_spikes_at_exact_times():
     assert_spike_times_match(reference, brainsim_spikes(result, "lif", dt), dt)
 
 
+def test_subthreshold_lif_membrane_is_exact_at_every_step_end():
+    """Below threshold the imported LIF reproduces NIR's solution exactly at step ends (float32):
+    $v(t) = R b (1 - e^{-t/\\tau}) + \\sum_s (R w / \\tau) e^{-(t - t_s)/\\tau}$ for Dirac inputs
+    at $t_s$ (the sample at $t_s$ itself is the left limit). A wrong unit (ms vs s), a missing
+    $1/\\tau$ or step factor would show here."""
+    tau, r, bias, w = np.array([0.01, 0.003]), np.array([2.0, 0.5]), np.array([0.2, 0.0]), 0.001
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(weight=np.full((2, 1), w), bias=bias),
+        nir.LIF(tau=tau, r=r, v_leak=np.zeros(2), v_threshold=np.full(2, 100.0)),
+    )
+    dt = 0.1
+    rows = [5, 30, 31]
+    net = bnir.from_nir(graph, dt=dt)
+    result = bs.run(
+        net, 8.0, dt, key=KEY, inputs={"input": input_spikes(80, 1, rows, [0, 0, 0])}, monitors=["lif.v"]
+    )
+    t = (np.arange(80) + 1) * dt * 1e-3
+    exact = r * bias * (1.0 - np.exp(-t[:, None] / tau))
+    for k in rows:
+        t_s = (k + 1) * dt * 1e-3
+        exact = exact + np.where(t[:, None] > t_s, r * w / tau * np.exp(-(t[:, None] - t_s) / tau), 0.0)
+    np.testing.assert_allclose(np.asarray(result.traces["lif.v"]), exact, rtol=2e-5, atol=1e-6)
+
+
 def _cubalif_reference(tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in, bias, kicks, t_end):
     """One CubaLIF neuron, exact between events: with A = I_0 - I_inf, I(s) = I_inf + A e^{-s/tau_s}
     and v(s) = v_inf + u_0 e^{-s/tau_m} + R A tau_s / (tau_s - tau_m) (e^{-s/tau_s} - e^{-s/tau_m});
