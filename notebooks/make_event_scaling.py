@@ -42,7 +42,8 @@ import numpy as np
 import brainsim as bs"""),
     ("code_parameters", """# Small sizes, so that the test suite runs this notebook in seconds. For the full figure use
 # SIZES = [1_000, 3_000, 10_000, 30_000, 100_000], DURATION = 200.0, DENSE_MAX = 10_000
-# (a 100,000 x 100,000 float32 matrix would need 40 GB).
+# (every assertion holds there; a 100,000 x 100,000 float32 matrix would need 40 GB, and the
+# 10,000-neuron dense run alone takes minutes on two CPU cores).
 SIZES = [500, 1000, 2000]  # neurons
 FAN_OUT = 100  # synapses per neuron, K
 DURATION = 100.0  # ms of simulated time per timed run
