@@ -37,4 +37,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check brainsim tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo_output site
+	rm -rf $(VENV) demo_output site brainsim_output coba_output readme_network_output
