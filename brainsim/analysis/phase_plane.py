@@ -14,8 +14,12 @@ import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+from jaxtyping import ArrayLike, Real
 
 from ..dynamics import AbstractNeuron
+
+Scalar = Real[ArrayLike, ""]
+"""A Python number or a 0-d array (NumPy or JAX)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +54,12 @@ class PhasePlane:
 def phase_plane(
     model: AbstractNeuron,
     *,
-    x_range: tuple[float, float],
-    y_range: tuple[float, float],
-    current: float = 0.0,
+    x_range: tuple[Scalar, Scalar],
+    y_range: tuple[Scalar, Scalar],
+    current: Scalar = 0.0,
     variables: tuple[str, str] = ("v", "u"),
     resolution: int = 101,
-    t: float = 0.0,
+    t: Scalar = 0.0,
 ) -> PhasePlane:
     r"""Evaluate `model.vector_field` on a `resolution` x `resolution` grid.
 
@@ -86,8 +90,8 @@ def phase_plane(
                 f"fields: {fields}."
             )
     dtype = getattr(state, x_name).dtype
-    x = np.linspace(*x_range, resolution)
-    y = np.linspace(*y_range, resolution)
+    x = np.linspace(float(x_range[0]), float(x_range[1]), resolution)
+    y = np.linspace(float(y_range[0]), float(y_range[1]), resolution)
     grid_x, grid_y = np.meshgrid(x, y)  # (ny, nx)
     state = eqx.tree_at(
         lambda s: (getattr(s, x_name), getattr(s, y_name)),

@@ -100,3 +100,17 @@ def test_a_nullcline_outside_the_window_is_named_not_dropped():
 def test_unknown_variable_is_named():
     with pytest.raises(ValueError, match="`variables` names `u`, which is not a field of AdExState"):
         ba.phase_plane(bs.AdEx(), x_range=(-70.0, -50.0), y_range=(0.0, 100.0))
+
+
+def test_ranges_and_current_may_be_numpy_or_jax_scalars():
+    w = jnp.array([10.0, 90.0])
+    plane = ba.phase_plane(
+        bs.AdEx(),
+        x_range=(np.float32(-70.0), -50.0),
+        y_range=(w.min(), w.max()),
+        current=jnp.asarray(100.0),
+        variables=("v", "w"),
+        resolution=3,
+    )
+    np.testing.assert_allclose(plane.y, [10.0, 50.0, 90.0])
+    assert plane.current == 100.0
