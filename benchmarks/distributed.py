@@ -14,7 +14,7 @@ METIS keeps together. Each configuration runs in its own process: on CPU the pro
 starts), so on a 2-core machine this measures correctness and communication volume, not
 speed-up. Each line: devices, partition, neurons, synapses, steps, build_s (partition and
 per-device pieces), compile_s (first call minus second), run_s (second call), reference_s
-(single-device `bs.run`, second call), peak_rss_mb (the process's), exchanged bytes per step
+(single-device `bs.run` under `jax.jit`, second call), peak_rss_mb (the process's), exchanged bytes per step
 (the implemented all-gather, the full all-gather without the boundary filter, and compact
 index lists), cut synapse fraction, padding fraction, spikes, spikes_equal (to the
 single-device run with the same key), jax and brainsim versions, device kind.
@@ -56,8 +56,10 @@ def child(args) -> None:
         jax.block_until_ready(jax.tree_util.tree_leaves(out))
         return out, time.perf_counter() - start
 
-    reference, _ = timed(lambda: bs.run(network, args.duration, args.dt, key=key))
-    reference, reference_s = timed(lambda: bs.run(network, args.duration, args.dt, key=key))
+    reference = bs.run(network, args.duration, args.dt, key=key)  # as users call it: the spikes to match
+    jitted = jax.jit(lambda k: bs.run(network, args.duration, args.dt, key=k).spike_counts)
+    timed(lambda: jitted(key))
+    _, reference_s = timed(lambda: jitted(key))  # compiled: run time only
     for partition in args.partitions:
         start = time.perf_counter()
         sharded = distributed.shard(network, n_devices, partition=partition, activity=reference)

@@ -5,6 +5,8 @@ shorter) give the single-device spikes and state."""
 import pytest
 from multi_device_helpers import run_on_devices
 
+pytestmark = pytest.mark.slow  # a subprocess compiling six to seven runs
+
 
 @pytest.fixture(scope="module")
 def cases():

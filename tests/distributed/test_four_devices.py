@@ -5,6 +5,8 @@ counts, for contiguous, METIS and given partitions, current and event inputs, `E
 import pytest
 from multi_device_helpers import run_on_devices
 
+pytestmark = pytest.mark.slow  # a subprocess compiling six to seven runs
+
 
 @pytest.fixture(scope="module")
 def cases():
