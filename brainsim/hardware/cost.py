@@ -91,6 +91,15 @@ class CostReport:
     def feasible(self) -> bool:
         return not self.violations
 
+    def __repr__(self) -> str:
+        status = "feasible" if self.feasible else f"{len(self.violations)} violations"
+        return (
+            f"CostReport({self.chip}, {self.delivery}, {self.duration_ms:g} ms at dt {self.dt_ms:g} ms "
+            f"({self.window_source}): {self.cores_used} cores, {self.spikes:,.0f} spikes, "
+            f"{self.spike_hops:,.0f} spike-hops, {self.energy_j:.3g} J, {self.latency_s:.3g} s per step, "
+            f"{status})"
+        )
+
     def per_second(self, name: str) -> float:
         """A count field divided by the window (per second)."""
         return float(getattr(self, name)) / (self.duration_ms * 1e-3)

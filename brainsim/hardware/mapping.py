@@ -58,6 +58,13 @@ class Mapping:
         """int array `(n_neurons, 2)`: router grid position of each neuron."""
         return self.chip.core_xy[self.core_of]
 
+    def __repr__(self) -> str:
+        status = "feasible" if self.feasible else f"{len(self.violations)} violations"
+        return (
+            f"Mapping({self.mapper!r} on {self.chip.name}: {self.core_of.size:,} neurons on "
+            f"{self.n_cores_used} of {self.chip.n_cores} cores, {status}, {self.seconds:.2f} s)"
+        )
+
 
 def part_traffic(graph: NeuronGraph, part: Int[np.ndarray, " n"], n_parts: int) -> np.ndarray:
     """`W[c, c']`: rate of spikes from part c needing delivery to part c' (Hz)."""

@@ -11,6 +11,10 @@ from ..synaptic_input import as_synaptic_input
 from .base import AbstractSpikingNeuron
 
 
+INITIAL_V = -65.0
+"""The paper's initial membrane potential for every cell type, mV (Izhikevich 2003, Fig. 3 code)."""
+
+
 class IzhikevichState(eqx.Module):
     """State of `Izhikevich`, each `(n,)`: `v` membrane potential (mV), `u` recovery variable
     (mV/ms)."""
@@ -81,8 +85,10 @@ class Izhikevich(AbstractSpikingNeuron[IzhikevichState]):
         require_less("v_reset", self.v_reset, "v_threshold", self.v_threshold, "mV")
 
     def init_state(self, n: int, *, key: PRNGKeyArray) -> IzhikevichState:
-        """Deterministic, as in the paper: `v` = `v_reset` and `u` = `b v` (`key` is unused)."""
-        v = jnp.full(n, self.v_reset)
+        """Deterministic, as in the paper's code: `v` = -65 mV for every cell type and `u` = `b v`
+        (`key` is unused). Starting at `v_reset` instead would put a chattering cell
+        (`v_reset` = -50 mV, `b` = 0.2) exactly on its saddle point, where it never moves."""
+        v = jnp.full(n, INITIAL_V)
         return IzhikevichState(v=v, u=self.recovery_sensitivity * v)
 
     def vector_field(self, t: TimeLike, y: IzhikevichState, args) -> IzhikevichState:

@@ -12,8 +12,9 @@ STEPS = 10_000  # 1 s
 
 
 def _numpy_euler_spike_steps(a, b, c, d, current, dt, steps):
-    """Izhikevich (2003) integrated by forward Euler in plain float64 NumPy."""
-    v, u = c, b * c
+    """Izhikevich (2003) integrated by forward Euler in plain float64 NumPy, from the paper's
+    initial state v = -65 mV, u = b v."""
+    v, u = -65.0, b * -65.0
     spikes = []
     for i in range(steps):
         v, u = v + dt * (0.04 * v * v + 5 * v + 140 - u + current), u + dt * a * (b * v - u)
@@ -106,3 +107,13 @@ def test_grad_through_parameters_under_jit_and_vmap():
 def test_rejects_invalid_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         bs.Izhikevich(**kwargs)
+
+
+def test_chattering_cell_starts_off_its_saddle_point():
+    """CH (c = -50 mV, b = 0.2): its reset point is a fixed point of the field, so a cell
+    started there never moves; from the paper's -65 mV it settles to rest without input."""
+    ch = bs.Izhikevich(v_reset=-50.0, recovery_increment=2.0)
+    y = ch.init_state(1, key=jr.key(0))
+    assert float(y.v[0]) == -65.0 and float(y.u[0]) == pytest.approx(-13.0)
+    field = ch.vector_field(0.0, y, jnp.zeros(1))
+    assert abs(float(field.v[0])) > 0.1
