@@ -34,6 +34,8 @@ from .dynamics import (
     AbstractLinearSynapse as AbstractLinearSynapse,
     AbstractNeuron as AbstractNeuron,
     AbstractOutput as AbstractOutput,
+    AbstractPlasticityRule as AbstractPlasticityRule,
+    AbstractShortTermPlasticity as AbstractShortTermPlasticity,
     AbstractSpikingNeuron as AbstractSpikingNeuron,
     AbstractSurrogate as AbstractSurrogate,
     AbstractSynapse as AbstractSynapse,
@@ -55,10 +57,14 @@ from .dynamics import (
     HodgkinHuxleyState as HodgkinHuxleyState,
     InstantaneousSynapse as InstantaneousSynapse,
     InstantaneousSynapseState as InstantaneousSynapseState,
+    IntegrateAndFire as IntegrateAndFire,
+    IntegrateAndFireState as IntegrateAndFireState,
     Izhikevich as Izhikevich,
     IzhikevichState as IzhikevichState,
     LIFState as LIFState,
     NormalizedSuperSpike as NormalizedSuperSpike,
+    PairSTDP as PairSTDP,
+    PairTraces as PairTraces,
     PoissonInput as PoissonInput,
     RateState as RateState,
     RateUnit as RateUnit,
@@ -68,6 +74,12 @@ from .dynamics import (
     StreamedCurrent as StreamedCurrent,
     SuperSpike as SuperSpike,
     SynapticInput as SynapticInput,
+    ThresholdUnit as ThresholdUnit,
+    ThresholdUnitState as ThresholdUnitState,
+    TripletSTDP as TripletSTDP,
+    TripletTraces as TripletTraces,
+    TsodyksMarkram as TsodyksMarkram,
+    TsodyksMarkramState as TsodyksMarkramState,
     ValueSource as ValueSource,
     spike_fn as spike_fn,
 )
@@ -198,6 +210,18 @@ __all__ = [
     "SpikeSource",
     "SpikeTimes",
     "StateMonitor",
+    "AbstractPlasticityRule",
+    "AbstractShortTermPlasticity",
+    "IntegrateAndFire",
+    "IntegrateAndFireState",
+    "PairSTDP",
+    "PairTraces",
+    "ThresholdUnit",
+    "ThresholdUnitState",
+    "TripletSTDP",
+    "TripletTraces",
+    "TsodyksMarkram",
+    "TsodyksMarkramState",
     "StepRecord",
     "StreamedCurrent",
     "SuperSpike",
@@ -210,7 +234,7 @@ __all__ = [
 
 __version__ = importlib.metadata.version("brainsim")
 
-_LAZY_SUBPACKAGES = ("analysis", "hardware")
+_LAZY_SUBPACKAGES = ("analysis", "hardware", "io")
 
 
 def __getattr__(name: str):

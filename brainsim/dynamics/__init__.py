@@ -24,11 +24,15 @@ from .neurons import (
     ALIFState as ALIFState,
     HodgkinHuxley as HodgkinHuxley,
     HodgkinHuxleyState as HodgkinHuxleyState,
+    IntegrateAndFire as IntegrateAndFire,
+    IntegrateAndFireState as IntegrateAndFireState,
     Izhikevich as Izhikevich,
     IzhikevichState as IzhikevichState,
     LIFState as LIFState,
     RateState as RateState,
     RateUnit as RateUnit,
+    ThresholdUnit as ThresholdUnit,
+    ThresholdUnitState as ThresholdUnitState,
 )
 from .plasticity import (
     AbstractPlasticityRule as AbstractPlasticityRule,

@@ -8,13 +8,13 @@ import nir
 import numpy as np
 
 from ..dynamics import LIF, ConstantCurrent, ExponentialSynapse, InstantaneousSynapse
+from ..dynamics.neurons import IntegrateAndFire, ThresholdUnit
 from ..dynamics.streams import SpikeSource, ValueSource
 from ..dynamics.synapses.base import CUBA
 from ..network import Network, Projection
 from ..network.emission import emits
 from ..ops import stored_synapses, to_dense
 from ._nir_import import check_dt
-from ._nir_neurons import IntegrateAndFire, ThresholdUnit
 from ._nir_units import MS_PER_SECOND, dirac_step_factor
 
 # Fields the exporter translates; any other field that is set (a newer option of a component)

@@ -18,10 +18,10 @@ from ..dynamics import (
     LIFState,
     NormalizedSuperSpike,
 )
+from ..dynamics.neurons import IntegrateAndFire, IntegrateAndFireState, ThresholdUnit, ThresholdUnitState
 from ..dynamics.streams import SpikeSource, ValueSource
 from ..network import Network, Population, Projection
 from ..ops import CSR, Dense
-from ._nir_neurons import IntegrateAndFire, IntegrateAndFireState, ThresholdUnit, ThresholdUnitState
 from ._nir_units import MS_PER_SECOND, delay_in_steps, dirac_step_factor
 
 NEURON_NODES = (nir.LIF, nir.CubaLIF, nir.IF, nir.Threshold)

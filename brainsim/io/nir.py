@@ -64,12 +64,6 @@ import nir
 from ..network import Network
 from ._nir_export import to_nir_graph
 from ._nir_import import InputKind, from_nir_graph
-from ._nir_neurons import (
-    IntegrateAndFire as IntegrateAndFire,
-    IntegrateAndFireState as IntegrateAndFireState,
-    ThresholdUnit as ThresholdUnit,
-    ThresholdUnitState as ThresholdUnitState,
-)
 from ._nir_units import MS_PER_SECOND as MS_PER_SECOND
 
 

@@ -5,6 +5,7 @@ Both are `functools.singledispatch` functions over the model's type, so a new ki
 
 - spiking neurons: integrate, `spike`, `reset`; emit 0/1 spikes (surrogate gradients);
 - value neurons (`AbstractValueNeuron`): integrate; emit `value(y)` (a rate, a level);
+- threshold units (`ThresholdUnit`): read this step's input (no integration), emit spikes;
 - data sources (`SpikeSource`, `ValueSource`): emit row `t` of the data channel.
 """
 
@@ -16,7 +17,9 @@ import jax.numpy as jnp
 
 from ..dynamics import AbstractSpikingNeuron
 from ..dynamics.neurons.base import AbstractValueNeuron
+from ..dynamics.neurons.threshold import ThresholdUnit, ThresholdUnitState
 from ..dynamics.streams import SpikeSource, ValueSource
+from ..dynamics.synaptic_input import as_synaptic_input
 from .state import PopulationState
 
 Emission = Literal["spikes", "values"]
@@ -68,3 +71,11 @@ def _(model: AbstractValueNeuron, pop, state, drive, data, t, dt):
 @advance_population.register(ValueSource)
 def _(model, pop, state, drive, data, t, dt):
     return state, jnp.asarray(data[pop.name], jnp.result_type(float))
+
+
+@advance_population.register
+def _(model: ThresholdUnit, pop, state, drive, data, t, dt):
+    """The unit reads its input instead of integrating it; its solver is not used."""
+    x = jnp.broadcast_to(as_synaptic_input(drive).current_at_zero, (pop.n,)).astype(state.neuron.x.dtype)
+    y = ThresholdUnitState(x=x)
+    return PopulationState(y, state.solver), model.spike(y)

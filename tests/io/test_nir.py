@@ -482,7 +482,7 @@ def _handmade_network():
         bs.Population(
             "S", 2, bs.LIF(c_m=100.0, g_leak=5.0, e_leak=-1.0, v_threshold=5.0, v_reset=-2.0, t_ref=0.0)
         ),
-        bs.Population("I", 1, bnir.IntegrateAndFire(c_m=50.0, v_threshold=4.0, v_reset=0.0)),
+        bs.Population("I", 1, bs.IntegrateAndFire(c_m=50.0, v_threshold=4.0, v_reset=0.0)),
     ]
     projections = [
         bs.Projection(

@@ -9,6 +9,11 @@ from .base import (
     AbstractValueNeuron as AbstractValueNeuron,
 )
 from .hodgkin_huxley import HodgkinHuxley as HodgkinHuxley, HodgkinHuxleyState as HodgkinHuxleyState
+from .integrate_and_fire import (
+    IntegrateAndFire as IntegrateAndFire,
+    IntegrateAndFireState as IntegrateAndFireState,
+)
 from .izhikevich import Izhikevich as Izhikevich, IzhikevichState as IzhikevichState
 from .lif import LIF as LIF, LIFState as LIFState
 from .rate import RateState as RateState, RateUnit as RateUnit
+from .threshold import ThresholdUnit as ThresholdUnit, ThresholdUnitState as ThresholdUnitState

@@ -10,7 +10,6 @@ from ..surrogate import AbstractSurrogate, SuperSpike, spike_fn
 from ..synaptic_input import as_synaptic_input
 from .base import AbstractSpikingNeuron
 
-
 INITIAL_V = -65.0
 """The paper's initial membrane potential for every cell type, mV (Izhikevich 2003, Fig. 3 code)."""
 
