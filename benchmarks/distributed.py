@@ -21,6 +21,7 @@ single-device run with the same key), jax and brainsim versions, device kind.
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -64,7 +65,7 @@ def child(args) -> None:
         start = time.perf_counter()
         sharded = distributed.shard(network, n_devices, partition=partition, activity=reference)
         build_s = time.perf_counter() - start
-        run = lambda: distributed.run_sharded(sharded, args.duration, args.dt, key=key)  # noqa: E731
+        run = functools.partial(distributed.run_sharded, sharded, args.duration, args.dt, key=key)
         _, first_s = timed(run)
         result, run_s = timed(run)
         report = sharded.communication_report(result.outputs)
@@ -112,7 +113,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=100.0, help="ms")
     parser.add_argument("--dt", type=float, default=0.1, help="ms")
     parser.add_argument("--in-degree", type=int, default=40)
-    parser.add_argument("--outside", type=float, default=0.01, help="fraction of inputs from other communities")
+    parser.add_argument(
+        "--outside", type=float, default=0.01, help="fraction of inputs from other communities"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--platform", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--quick", action="store_true", help="200 neurons per device, 20 ms")
@@ -130,13 +133,32 @@ def main() -> None:
             env["XLA_FLAGS"] = (
                 f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={n_devices}".strip()
             )
-        command = [sys.executable, __file__, "--child", "--devices", str(n_devices), "--partitions",
-                   *args.partitions, "--per-device", str(args.per_device), "--duration",
-                   str(args.duration), "--dt", str(args.dt), "--in-degree", str(args.in_degree),
-                   "--outside", str(args.outside), "--seed", str(args.seed)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--devices",
+            str(n_devices),
+            "--partitions",
+            *args.partitions,
+            "--per-device",
+            str(args.per_device),
+            "--duration",
+            str(args.duration),
+            "--dt",
+            str(args.dt),
+            "--in-degree",
+            str(args.in_degree),
+            "--outside",
+            str(args.outside),
+            "--seed",
+            str(args.seed),
+        ]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
-            print(json.dumps({"devices": n_devices, "error": done.stderr.strip().splitlines()[-1:]}), flush=True)
+            print(
+                json.dumps({"devices": n_devices, "error": done.stderr.strip().splitlines()[-1:]}), flush=True
+            )
             continue
         sys.stdout.write(done.stdout)
         sys.stdout.flush()

@@ -52,9 +52,7 @@ class DeviceLayout:
         return float(sum(int(np.sum(s < 0)) for s in self.slots.values()) / total)
 
 
-def device_layout(
-    sizes: dict[str, int], part: Int[np.ndarray, " n"], n_devices: int
-) -> DeviceLayout:
+def device_layout(sizes: dict[str, int], part: Int[np.ndarray, " n"], n_devices: int) -> DeviceLayout:
     """The `DeviceLayout` of a partition `part` (global numbering) of populations `sizes`."""
     slots, positions, offset = {}, {}, 0
     for name, n in sizes.items():  # loop over populations (static structure)

@@ -21,7 +21,7 @@ from jax.sharding import PartitionSpec
 from jaxtyping import PRNGKeyArray
 
 from ..dynamics import AbstractEventInput
-from ..network import InputState, NetworkState, PopulationState, ProjectionState, advance_population
+from ..network import InputState, NetworkState, ProjectionState, advance_population
 from ..network.history import read_history
 from ..network.step import all_finite
 from ..ops import Dense, event_matvec
@@ -167,8 +167,7 @@ def _local_step(plan: ShardedNetwork, comp: dict, state: NetworkState, key_run, 
             synapse, _ = comp["inputs"][k]
             inputs[k] = InputState(synapse.on_events(state.inputs[k].synapse, whole[take[inp.target]]))
     drives = {
-        p.name: comp["neurons"][p.name].zero_input(take[p.name].shape[0], dtype)
-        for p in network.populations
+        p.name: comp["neurons"][p.name].zero_input(take[p.name].shape[0], dtype) for p in network.populations
     }
     for proj in network.projections:  # assemble inputs
         _, synapse, output = comp["projections"][proj.name]
@@ -207,8 +206,7 @@ def _exchange(plan: ShardedNetwork, comp: dict, state: NetworkState, fired: dict
         return state
     every = next(iter(fired.values())).shape[0]
     sent = {
-        name: (fired[name][:, comp["send"][name]] > 0) & comp["send_real"][name][None, :]
-        for name in widths
+        name: (fired[name][:, comp["send"][name]] > 0) & comp["send_real"][name][None, :] for name in widths
     }
     gathered = lax.all_gather(pack_spikes(sent), plan.axis)  # (D, M, bytes)
     positions = {name: plan.boundary[name][1] for name in widths}
@@ -309,8 +307,7 @@ def _from_devices(state: dict, reference: NetworkState, sizes: dict, layout) -> 
             for name, s in state["projections"].items()
         },
         tuple(
-            join(s, r, w)
-            for s, r, w in zip(state["inputs"], reference.inputs, sizes["inputs"], strict=True)
+            join(s, r, w) for s, r, w in zip(state["inputs"], reference.inputs, sizes["inputs"], strict=True)
         ),
         {name: ring[0] for name, ring in state["history"].items()},
     )

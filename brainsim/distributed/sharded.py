@@ -1,12 +1,10 @@
 """`shard`: a network split over the devices of a 1-D mesh, ready for `run_sharded`."""
 
 import dataclasses
-
 from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -83,7 +81,10 @@ class ShardedNetwork:
     def components(self, varying) -> dict:
         """The per-device components from the device's slice of `varying` (leading axis of
         size 1, as `shard_map` hands it over) and the shared leaves."""
-        leaves = [v[0] if s is _VARYING else s for s, v in zip(self.shared, _align(self.shared, varying))]
+        leaves = [
+            v[0] if s is _VARYING else s
+            for s, v in zip(self.shared, _align(self.shared, varying), strict=True)
+        ]
         return jtu.tree_unflatten(self.treedef, leaves)
 
     def communication_report(self, outputs: dict) -> CommunicationReport:
@@ -100,9 +101,11 @@ class ShardedNetwork:
         part = self.layout.part
         offsets = graph.offsets
         destinations = destination_counts(pre, post, part, d)
-        columns = np.concatenate(
-            [offsets[name] + np.arange(self.network.population(name).n) for name in names]
-        ) if names else np.zeros(0, np.int64)
+        columns = (
+            np.concatenate([offsets[name] + np.arange(self.network.population(name).n) for name in names])
+            if names
+            else np.zeros(0, np.int64)
+        )
         spikes = spike_counts_per_step(outputs, names) if names else np.zeros((1, 0))
         per_step = spikes @ destinations[columns] if names else np.zeros(1)
         cross = float(np.mean(per_step))
@@ -223,8 +226,19 @@ def _offsets(network: Network) -> dict[str, int]:
 # The projection fields `run_sharded`'s step implements; any other field set to something
 # other than None/False (a feature added to `Projection` later) is refused, not ignored.
 _HANDLED_PROJECTION_FIELDS = frozenset(
-    ("pre", "post", "connectivity", "synapse", "output", "delay_steps", "synapse_delays",
-     "max_delay_steps", "plastic", "name", "initial_state")
+    (
+        "pre",
+        "post",
+        "connectivity",
+        "synapse",
+        "output",
+        "delay_steps",
+        "synapse_delays",
+        "max_delay_steps",
+        "plastic",
+        "name",
+        "initial_state",
+    )
 )
 
 
@@ -246,7 +260,9 @@ def _check_supported(network: Network) -> None:
                     f"sets it to {type(value).__name__}); run this network with `bs.run`."
                 )
         if proj.plastic:
-            raise ValueError(f"multi-device runs do not support plastic projections; `{proj.name}` is plastic.")
+            raise ValueError(
+                f"multi-device runs do not support plastic projections; `{proj.name}` is plastic."
+            )
         if proj.synapse_delays is not None:
             raise ValueError(
                 f"multi-device runs support one delay per projection (`delay_steps`); projection "
@@ -320,8 +336,7 @@ def _components(network: Network, layout: DeviceLayout, columns: dict, boundary:
     take = {name: np.maximum(s[d], 0).astype(np.int32) for name, s in layout.slots.items()}
     sizes = network.population_sizes
     neurons = {
-        p.name: per_neuron(p.neuron, take[p.name], p.n, f"population `{p.name}`")
-        for p in network.populations
+        p.name: per_neuron(p.neuron, take[p.name], p.n, f"population `{p.name}`") for p in network.populations
     }
     projections = {}
     for proj in network.projections:

@@ -71,9 +71,7 @@ def clustered_network(
             pre = _sources(rng, labels[src], labels[dst], degree[src], outside_fraction)
             post = np.repeat(np.arange(sizes[dst]), degree[src])
             conn = _format(connectivity, pre, post, sizes[src], sizes[dst], weights[src])
-            projections.append(
-                Projection(src, dst, conn, synapses[src], CUBA(), delay_steps=delay_steps)
-            )
+            projections.append(Projection(src, dst, conn, synapses[src], CUBA(), delay_steps=delay_steps))
     inputs = [
         PoissonInput(name, 50, poisson_rate, 16.2, ExponentialSynapse(tau=5.0), CUBA()) for name in sizes
     ]

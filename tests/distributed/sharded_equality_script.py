@@ -29,20 +29,34 @@ def inputs_network():
     rng = np.random.default_rng(0)
     n = 90
     lif = bs.LIF(
-        c_m=200.0, g_leak=10.0, e_leak=-60.0, v_reset=-60.0, t_ref=2.0,
+        c_m=200.0,
+        g_leak=10.0,
+        e_leak=-60.0,
+        v_reset=-60.0,
+        t_ref=2.0,
         v_threshold=jnp.asarray(rng.uniform(-52.0, -48.0, n), jnp.float32),
     )
     pre = rng.integers(0, n, 900)
     post = rng.integers(0, n, 900)
     order = np.lexsort((post, pre))
     indptr = np.r_[0, np.cumsum(np.bincount(pre, minlength=n))].astype(np.int32)
-    conn = bs.CSR(indptr, post[order].astype(np.int32), jnp.asarray(rng.uniform(0.5, 2.0, 900), jnp.float32), n, max_active=3)
-    projection = bs.Projection("A", "A", conn, bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0), delay_steps=2)
+    conn = bs.CSR(
+        indptr,
+        post[order].astype(np.int32),
+        jnp.asarray(rng.uniform(0.5, 2.0, 900), jnp.float32),
+        n,
+        max_active=3,
+    )
+    projection = bs.Projection(
+        "A", "A", conn, bs.ExponentialSynapse(tau=5.0), bs.COBA(e_rev=0.0), delay_steps=2
+    )
     times = rng.uniform(0.0, DURATION, 200)
     inputs = [
         bs.ConstantCurrent("A", jnp.asarray(rng.uniform(150.0, 260.0, n), jnp.float32)),
         bs.CurrentFunction("A", lambda t: 20.0 * jnp.sin(t / 3.0)),
-        bs.SpikeTimes("A", times, rng.integers(0, n, 200), 3.0, bs.ExponentialSynapse(tau=2.0), bs.COBA(e_rev=0.0)),
+        bs.SpikeTimes(
+            "A", times, rng.integers(0, n, 200), 3.0, bs.ExponentialSynapse(tau=2.0), bs.COBA(e_rev=0.0)
+        ),
     ]
     return bs.Network([bs.Population("A", n, lif)], [projection], inputs)
 
@@ -61,7 +75,12 @@ def cases(which: str):
     return [
         ("coba_csr", bs.models.COBANetwork(160, key=jax.random.key(1), p=0.1), ["metis"], {}),
         ("clustered_dense", clustered_network(120, 2, connectivity="dense")[0], ["contiguous"], {}),
-        ("clustered_delay3", clustered_network(120, 4, delay_steps=3)[0], ["metis"], {"exchange_every": "min_delay"}),
+        (
+            "clustered_delay3",
+            clustered_network(120, 4, delay_steps=3)[0],
+            ["metis"],
+            {"exchange_every": "min_delay"},
+        ),
     ]
 
 
@@ -78,7 +97,9 @@ def main():
         for partition in partitions:
             # METIS weighted by the reference run's activity (the mapper's input)
             activity = reference if isinstance(partition, str) and partition == "metis" else None
-            sharded = distributed.shard(network, jax.device_count(), partition=partition, activity=activity, **options)
+            sharded = distributed.shard(
+                network, jax.device_count(), partition=partition, activity=activity, **options
+            )
             result = distributed.run_sharded(sharded, DURATION, DT, key=KEY)
             report = sharded.communication_report(result.outputs)
             results.append(

@@ -27,7 +27,11 @@ KEY = jr.key(5)
 def small_network(**projection_options):
     lif = bs.LIF(c_m=200.0, g_leak=10.0, e_leak=-49.0, v_threshold=-50.0, v_reset=-60.0)
     projection = bs.Projection(
-        "A", "A", bs.FixedProbability(0.2, weight=5.0), bs.ExponentialSynapse(tau=5.0), bs.CUBA(),
+        "A",
+        "A",
+        bs.FixedProbability(0.2, weight=5.0),
+        bs.ExponentialSynapse(tau=5.0),
+        bs.CUBA(),
         **projection_options,
     )
     return bs.Network([bs.Population("A", 20, lif)], [projection], key=jr.key(0))
@@ -53,7 +57,9 @@ def test_partition_ids_outside_the_mesh_are_rejected():
 def test_more_devices_than_neurons_or_than_jax_sees_is_rejected():
     with pytest.raises(ValueError, match="`devices`: 21 devices for 20 neurons"):
         distributed.shard(small_network(), 21)
-    with pytest.raises(ValueError, match=r"`devices` must be in \[1, 1\].*xla_force_host_platform_device_count"):
+    with pytest.raises(
+        ValueError, match=r"`devices` must be in \[1, 1\].*xla_force_host_platform_device_count"
+    ):
         distributed.shard(small_network(), 2)
     with pytest.raises(TypeError, match="devices"):  # the annotation (beartype) or the check
         distributed.shard(small_network(), "all")
@@ -80,9 +86,7 @@ def test_exchange_interval_longer_than_the_shortest_delay_is_rejected():
             "population `R` is a RateUnit",
         ),
         (
-            lambda: bs.Network(
-                [bs.Population("A", 4, bs.LIF())], inputs=[bs.StreamedCurrent("A", "drive")]
-            ),
+            lambda: bs.Network([bs.Population("A", 4, bs.LIF())], inputs=[bs.StreamedCurrent("A", "drive")]),
             TypeError,
             "do not support StreamedCurrent inputs",
         ),
@@ -91,8 +95,11 @@ def test_exchange_interval_longer_than_the_shortest_delay_is_rejected():
                 [bs.Population("A", 8, bs.LIF())],
                 [
                     bs.Projection(
-                        "A", "A", bs.Procedural(jr.key(1), 8, 8, degree=2, weight=1.0, weight_std=0.1),
-                        bs.ExponentialSynapse(tau=5.0), bs.CUBA(),
+                        "A",
+                        "A",
+                        bs.Procedural(jr.key(1), 8, 8, degree=2, weight=1.0, weight_std=0.1),
+                        bs.ExponentialSynapse(tau=5.0),
+                        bs.CUBA(),
                     )
                 ],
             ),
@@ -178,7 +185,9 @@ def test_packed_spikes_unpack_to_global_order():
     buffers = []
     for d in range(3):
         local = {
-            name: np.where(layout.slots[name][d] >= 0, spikes[name][:, np.maximum(layout.slots[name][d], 0)], False)
+            name: np.where(
+                layout.slots[name][d] >= 0, spikes[name][:, np.maximum(layout.slots[name][d], 0)], False
+            )
             for name in sizes
         }
         buffers.append(pack_spikes({k: jnp.asarray(v) for k, v in local.items()}))
