@@ -68,7 +68,14 @@ def main():
         saves.clear()
         start = time.perf_counter()
         result = bs.simulate(
-            network, duration, 0.1, key=key_sim, record_spikes=args.record_spikes, engine=args.engine, **extra
+            network,
+            duration,
+            0.1,
+            key=key_sim,
+            record_spikes=args.record_spikes,
+            engine=args.engine,
+            progress=False,
+            **extra,
         )
         jax.block_until_ready(result.final_state)
         return time.perf_counter() - start, list(saves), result
@@ -91,6 +98,7 @@ def main():
                 key=key_sim,
                 record_spikes=args.record_spikes,
                 engine=args.engine,
+                progress=False,
                 resume_from=dirs[args.every],
             )
             resume_s = time.perf_counter() - start

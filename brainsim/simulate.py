@@ -131,7 +131,7 @@ def simulate(
     require_positive_int("value_every", value_every)
     every = _checkpoint_steps(checkpoint_every, checkpoint_dir, dt)
     start_step = 0 if initial_state is None else int(initial_state.step)
-    settings = None
+    state, segments, done, checkpoints = initial_state, [], 0, None
     if every is not None or resume_from is not None:
         settings = run_settings(
             dt=dt,
@@ -143,16 +143,9 @@ def simulate(
             monitors=monitors,
             data=data,
         )
-    state, segments, done, resumed = initial_state, [], 0, None
-    if resume_from is not None:
-        resumed = resume(check_directory(resume_from, "resume_from"), network, key, settings, initial_state)
-        start_step = resumed.manifest["run"]["start_step"]
-        state, segments, done = resumed.state, list(resumed.segments), resumed.done
-    checkpoints = None
-    if every is not None:
-        settings["start_step"] = start_step
-        directory = check_directory(checkpoint_dir, "checkpoint_dir")
-        checkpoints = RunCheckpoints(directory, network, key, settings, every, resumed)
+        state, segments, done, start_step, checkpoints = _checkpointed_start(
+            network, key, settings, every, checkpoint_dir, resume_from, initial_state
+        )
     plan = _choose_engine(engine, network, monitors, spike_pops, state, key, data)
     chunk = _chunk_length(network, monitors, spike_pops, value_pops, n_steps, chunk_steps, every)
     if progress is None:
@@ -194,6 +187,22 @@ def simulate(
         start_step=start_step,
         final_state=state,
     )
+
+
+def _checkpointed_start(network, key, settings: dict, every, checkpoint_dir, resume_from, initial_state):
+    """Where the run starts, `(state, segments, done, start_step, checkpoints)`: from the
+    checkpoint in `resume_from` if given (checked against this call's `settings`), else from
+    `initial_state`; `checkpoints` writes to `checkpoint_dir` every `every` steps, or is `None`."""
+    state, segments, done, resumed = initial_state, [], 0, None
+    if resume_from is not None:
+        resumed = resume(check_directory(resume_from, "resume_from"), network, key, settings, initial_state)
+        state, segments, done = resumed.state, list(resumed.segments), resumed.done
+        settings = settings | {"start_step": resumed.manifest["run"]["start_step"]}
+    checkpoints = None
+    if every is not None:
+        directory = check_directory(checkpoint_dir, "checkpoint_dir")
+        checkpoints = RunCheckpoints(directory, network, key, settings, every, resumed)
+    return state, segments, done, settings["start_step"], checkpoints
 
 
 def _checkpoint_steps(checkpoint_every, checkpoint_dir, dt: float) -> int | None:

@@ -29,7 +29,7 @@ FORMAT = "brainsim-checkpoint"
 FORMAT_VERSION = 1
 """The version of the checkpoint layout this brainsim writes and reads."""
 MANIFEST = "manifest.json"
-_OURS = re.compile(r"(network-[0-9a-f]+\.eqx|state-.+\.eqx|records-.+\.npz|\.tmp-.+)")
+_OURS = re.compile(r"(network-.+\.eqx|state-.+\.eqx|records-.+\.npz|\.tmp-.+)")
 
 
 def check_directory(path, argument: str) -> pathlib.Path:

@@ -12,7 +12,6 @@ import pathlib
 import uuid
 from typing import NamedTuple
 
-import jax.tree_util as jtu
 import numpy as np
 
 from ..network import Network, NetworkState
@@ -95,7 +94,7 @@ def resume(directory: pathlib.Path, network: Network, key, settings: dict, initi
     state = load_state(directory, content, network)
     segments = load_records(directory, content)
     done = sum(s.n_steps for s in segments)
-    step = int(jtu.tree_leaves(state.step)[0])
+    step = int(state.step)
     if not segments or done != run["done"] or step != run["start_step"] + done or step != content["step"]:
         raise FileFormatError(
             f"{where}: its state is at step {step}, its records cover {done} steps from step "
