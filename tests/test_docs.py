@@ -207,3 +207,42 @@ def test_readme_starts_with_the_two_commands():
     first_block = readme[readme.index("```") :].splitlines()
     assert first_block[0] == "```bash"
     assert first_block[1].startswith("make demo") and first_block[2].startswith("make test")
+
+
+def test_equinox_constructor_signatures_match_runtime():
+    """The signatures the docs show for equinox modules (written from their fields by
+    docs/_hooks/equinox_init.py) are the ones Python sees."""
+    import equinox as eqx
+    import equinox_init
+    import griffe
+
+    extensions = griffe.load_extensions(equinox_init.EquinoxModuleInit)
+    package = griffe.load("brainsim", search_paths=[str(ROOT)], extensions=extensions)
+    checked, wrong = 0, {}
+    for module_name in ["brainsim", "brainsim.models", "brainsim.hardware"]:
+        module = importlib.import_module(module_name)
+        for name in public_names(module):
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) and issubclass(obj, eqx.Module)):
+                continue
+            documented_obj = package[f"{module_name}.{name}".removeprefix("brainsim.")]
+            documented_obj = documented_obj.final_target if documented_obj.is_alias else documented_obj
+            if not documented_obj.is_class:
+                continue  # a class alias (`FastSigmoid = SuperSpike`) is documented at its target
+            init = documented_obj.all_members["__init__"]
+            init = init.final_target if init.is_alias else init
+            # (name, has a default): griffe's `default` is None when there is none
+            shown = [(p.name, p.default is not None) for p in init.parameters][1:]
+            actual = [(p.name, p.default is not p.empty) for p in inspect.signature(obj).parameters.values()]
+            if shown != actual:
+                wrong[name] = (shown, actual)
+            checked += 1
+    assert checked > 50
+    assert not wrong, wrong
+
+
+def test_signature_is_shown_for_a_model(site):
+    page = (site / "api" / "neurons" / "index.html").read_text()
+    lif = page[page.index('id="brainsim.LIF"') : page.index('id="brainsim.LIFState"')]
+    text = html.unescape(re.sub(r"<[^>]+>", "", lif))
+    assert "c_m: Parameter = 200.0" in text and "surrogate: AbstractSurrogate = NormalizedSuperSpike()" in text
