@@ -98,9 +98,16 @@ def choose_plan(engine: str, layout, network, spike_pops, key) -> FusedPlan | No
     return plan
 
 
-def batch_and_length(network, layout, n_points: int, n_steps: int, spike_pops, batch_size) -> tuple[int, int]:
+def batch_and_length(
+    network, layout, n_points: int, n_steps: int, spike_pops, batch_size, fused: bool
+) -> tuple[int, int]:
     """`(points per batch, steps per chunk)` from the memory budgets (or `batch_size`); batches
-    of a group are made equal (the last one padded by at most one point per batch)."""
+    of a group are made equal (the last one padded by at most one point per batch).
+
+    The fused engine runs one point per batch by default: its native call runs the points one
+    after another anyway (a sequential `vmap`), and single points compile faster and let the
+    host build the next point while the current one runs (measured: 12 points of COBA
+    N = 4,000, 1 s, took 14.2 s one at a time, 18.5 s in batches of 4, 21.7 s in one batch)."""
     sizes = network.population_sizes
     swept_bytes = sum(np.asarray(layout.reference[i]).nbytes for i in layout.swept)
     state_bytes = sum(
@@ -108,7 +115,9 @@ def batch_and_length(network, layout, n_points: int, n_steps: int, spike_pops, b
         for x in jax.tree_util.tree_leaves(jax.eval_shape(lambda: network.init_state(key=jr.key(0))))
     )
     per_step = sum(sizes[name] for name in spike_pops) + 4 * len(network.emissions())
-    if batch_size is None:
+    if batch_size is None and fused:
+        batch = 1
+    elif batch_size is None:
         most = max(1, min(MAX_BATCH, BATCH_BYTES // max(1, swept_bytes + 3 * state_bytes)))
         chunks = -(-n_points // most)
         batch = -(-n_points // chunks)
