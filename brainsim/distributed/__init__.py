@@ -13,12 +13,14 @@ from .layout import DeviceLayout as DeviceLayout
 from .localize import post_columns as post_columns
 from .run import run_sharded as run_sharded
 from .sharded import PARTITIONS as PARTITIONS, ShardedNetwork as ShardedNetwork, shard as shard
+from .workload import clustered_network as clustered_network
 
 __all__ = [
     "CommunicationReport",
     "DeviceLayout",
     "PARTITIONS",
     "ShardedNetwork",
+    "clustered_network",
     "post_columns",
     "run_sharded",
     "shard",
