@@ -192,6 +192,11 @@ def test_killed_process_resumes_from_its_last_checkpoint(tmp_path):
 def test_checkpoints_fall_on_chunk_boundaries_whatever_chunk_steps(tmp_path, monkeypatch):
     net = _network()
     whole = bs.simulate(net, DURATION, **_kwargs("fused"))
+    # the directory holds an older checkpoint, leftovers of a killed save, and a file of the user's
+    save_network(_network(n=100), tmp_path)
+    old_network = _payload(tmp_path, "network-").name
+    for name in ("network-new.eqx", ".tmp-state-x.eqx-123", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
     steps = []
     original = RunCheckpoints.save
     monkeypatch.setattr(
@@ -206,6 +211,9 @@ def test_checkpoints_fall_on_chunk_boundaries_whatever_chunk_steps(tmp_path, mon
     )
     assert steps == [25, 50, 75, 100, 125, 150, 175, 200, 225]  # every 2.5 ms, though chunks are 10 steps
     _assert_same_run(whole, result)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert "notes.txt" in names and not names & {old_network, "network-new.eqx", ".tmp-state-x.eqx-123"}
+    assert load_checkpoint(tmp_path, like=net).step == 225
 
 
 @pytest.mark.parametrize("failing", ["state payload", "record segment", "manifest rename"])
