@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import pathlib
+import pkgutil
 import re
 import subprocess
 import sys
@@ -69,6 +70,26 @@ def public_names(module) -> list[str]:
     return reexports.reexported_names(tree)
 
 
+def api_members(module) -> list[tuple[str, object]]:
+    """`(path, object)` of a subpackage's API: its public names, or, for a package that exports
+    nothing itself (`brainsim.io`), the public classes and functions defined in each public
+    submodule (`brainsim.io.nir.to_nir`, ...)."""
+    names = public_names(module)
+    if names or not hasattr(module, "__path__"):
+        return [(f"{module.__name__}.{n}", getattr(module, n)) for n in names]
+    members = []
+    for info in pkgutil.iter_modules(module.__path__):
+        if info.name.startswith("_"):
+            continue
+        sub = importlib.import_module(f"{module.__name__}.{info.name}")
+        members.append((sub.__name__, sub))
+        for name, obj in vars(sub).items():
+            defined_here = (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == sub.__name__
+            if defined_here and not name.startswith("_"):
+                members.append((f"{sub.__name__}.{name}", obj))
+    return members
+
+
 def subpackages() -> list[str]:
     return [name for name in brainsim.__all__ if importlib.util.find_spec(f"brainsim.{name}") is not None]
 
@@ -83,8 +104,7 @@ def test_api_reference_covers_every_public_name(site):
     for name in brainsim.__all__:
         if name in subpackages():
             module = importlib.import_module(f"brainsim.{name}")
-            wanted = [(f"brainsim.{name}", module)]
-            wanted += [(f"brainsim.{name}.{member}", getattr(module, member)) for member in public_names(module)]
+            wanted = [(f"brainsim.{name}", module), *api_members(module)]
         else:
             wanted = [(f"brainsim.{name}", getattr(brainsim, name))]
         missing += [path for path, obj in wanted if not documented(rendered, path, obj)]
@@ -92,6 +112,37 @@ def test_api_reference_covers_every_public_name(site):
         f"not in the API reference (docs/api/*.md): {missing}. Add a `::: name` line to the page "
         "of its topic (subpackages render their `__all__` automatically)."
     )
+
+
+def public_modules() -> list[str]:
+    """Top-level modules and packages of brainsim (not `_private`) whose source defines `__all__`."""
+    found = []
+    for path in sorted((ROOT / "brainsim").iterdir()):
+        source = path / "__init__.py" if path.is_dir() else path
+        name = path.name.removesuffix(".py")
+        if name.startswith("_") or source.suffix != ".py" or not source.exists():
+            continue
+        tree = ast.parse(source.read_text())
+        if any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in n.targets) for n in tree.body):
+            found.append(name)
+    return found
+
+
+def test_every_public_module_is_documented(site):
+    """`brainsim.sweep`, `brainsim.distributed`, `brainsim.fused`, ...: each name in the `__all__`
+    of a public module is rendered under that module, or under `brainsim.` if it is also in the
+    flat API."""
+    rendered = inventory(site)
+    missing = []
+    for name in public_modules():
+        module = importlib.import_module(f"brainsim.{name}")
+        for member in module.__all__:
+            obj = getattr(module, member)
+            flat = member in brainsim.__all__ and getattr(brainsim, member) is obj
+            if not (documented(rendered, f"brainsim.{name}.{member}", obj) or (flat and documented(rendered, f"brainsim.{member}", obj))):
+                missing.append(f"brainsim.{name}.{member}")
+    assert {"sweep", "distributed", "models", "hardware"} <= set(public_modules())
+    assert not missing, f"not in the API reference (docs/api/*.md): {missing}"
 
 
 def test_subpackages_are_rendered_whole(site):
