@@ -99,7 +99,7 @@ def read_manifest(directory: pathlib.Path, argument: str) -> dict:
 def load_network_from(directory: pathlib.Path, content: dict, like: Network) -> Network:
     """The saved network, with `like`'s structure, after checking sizes, shapes and checksum."""
     where = f"checkpoint {directory}"
-    check_network(content["network"], like, where, values=False)
+    check_network(content["network"], like, where, values=False, given="`like`")
     return read_tree(directory, content["network"], like, where)
 
 
@@ -112,7 +112,7 @@ def load_state(directory: pathlib.Path, content: dict, network: Network) -> Netw
         )
     dt = (content["run"] or {}).get("dt") or 0.1
     like = jax.eval_shape(lambda: network.init_state(key=jr.key(0), dt=dt))
-    check_leaves(content["state"]["leaves"], like, "state", where)
+    check_leaves(content["state"]["leaves"], like, "state", where, "the state `network.init_state` makes")
     return read_tree(directory, content["state"], like, where)
 
 

@@ -72,9 +72,10 @@ def read_tree(directory: pathlib.Path, entry: dict, like, where: str):
         ) from None
 
 
-def check_leaves(saved: list[dict], like, what: str, where: str) -> None:
+def check_leaves(saved: list[dict], like, what: str, where: str, given: str) -> None:
     """The saved leaf table has the paths, shapes and dtypes of `like`'s leaves; otherwise a
-    `FileFormatError` naming the first leaf that differs and both shapes."""
+    `FileFormatError` naming the first leaf that differs and both shapes (`given`: what the
+    message calls `like`)."""
     expected = leaf_table(like, hashes=False)
     saved_paths = [row["path"] for row in saved]
     expected_paths = [row["path"] for row in expected]
@@ -82,20 +83,16 @@ def check_leaves(saved: list[dict], like, what: str, where: str) -> None:
         missing = [p for p in expected_paths if p not in saved_paths]
         extra = [p for p in saved_paths if p not in expected_paths]
         raise FileFormatError(
-            f"{where}: the saved {what} has another structure than {_argument(what)}: leaves "
-            f"{missing} are not in the checkpoint, leaves {extra} are not in {_argument(what)}."
+            f"{where}: the saved {what} has another structure than {given}: leaves "
+            f"{missing} are not in the checkpoint, leaves {extra} are not in {given}."
         )
     for row, want in zip(saved, expected, strict=True):
         if row["shape"] != want["shape"] or row["dtype"] != want["dtype"]:
             raise FileFormatError(
                 f"{where}: {what} leaf `{row['path']}` has shape {tuple(row['shape'])} and dtype "
                 f"{np.dtype(row['dtype'])} in the checkpoint, but shape {tuple(want['shape'])} and "
-                f"dtype {np.dtype(want['dtype'])} in {_argument(what)}."
+                f"dtype {np.dtype(want['dtype'])} in {given}."
             )
-
-
-def _argument(what: str) -> str:
-    return "`like`" if what == "network" else "the network's state"
 
 
 # -- networks ----------------------------------------------------------------------------------
@@ -114,36 +111,37 @@ def structure(network: Network) -> str:
     return re.sub(r" at 0x[0-9a-fA-F]+", "", str(jtu.tree_structure(network)))
 
 
-def check_network(saved: dict, network: Network, where: str, *, values: bool) -> None:
+def check_network(saved: dict, network: Network, where: str, *, values: bool, given: str) -> None:
     """`network` matches the checkpointed one in sizes, structure, leaf shapes and (with
-    `values`) leaf contents; otherwise a `FileFormatError` naming the first difference."""
+    `values`) leaf contents; otherwise a `FileFormatError` naming the first difference
+    (`given`: what the message calls `network`, e.g. "`like`")."""
     sizes = network.population_sizes
     if list(saved["sizes"]) != list(sizes):
         raise FileFormatError(
-            f"{where}: the checkpoint has populations {list(saved['sizes'])}, the network {list(sizes)}."
+            f"{where}: the checkpoint has populations {list(saved['sizes'])}, {given} {list(sizes)}."
         )
     for name, n in saved["sizes"].items():
         if sizes[name] != n:
             raise FileFormatError(
                 f"{where}: population `{name}` has {n} neurons in the checkpoint and {sizes[name]} "
-                "in the network given: a checkpoint of another network shape."
+                f"in {given}: a checkpoint of another network shape."
             )
-    check_leaves(saved["leaves"], network, "network", where)
+    check_leaves(saved["leaves"], network, "network", where, given)
     mine = structure(network)
     if saved["structure"] != mine:
         at = next((i for i, (a, b) in enumerate(zip(saved["structure"], mine, strict=False)) if a != b), None)
         at = min(len(mine), len(saved["structure"])) if at is None else at
         raise FileFormatError(
-            f"{where}: the network's static structure (model types, names, delays, buffer sizes) "
+            f"{where}: the static structure of {given} (model types, names, delays, buffer sizes) "
             f"differs from the checkpoint's: ...{saved['structure'][max(0, at - 60) : at + 40]}... in "
-            f"the checkpoint, ...{mine[max(0, at - 60) : at + 40]}... in the network given."
+            f"the checkpoint, ...{mine[max(0, at - 60) : at + 40]}... in {given}."
         )
     if values:
         for row, now in zip(saved["leaves"], leaf_table(network, hashes=True), strict=True):
             if row["sha256"] != now["sha256"]:
                 raise FileFormatError(
-                    f"{where}: network leaf `{row['path']}` has other values than in the checkpoint "
-                    "(another key, parameter or connectivity): resume with the network that was "
+                    f"{where}: network leaf `{row['path']}` has other values in {given} than in the "
+                    "checkpoint (another key, parameter or connectivity): resume with the network that was "
                     "checkpointed, or start from `load_checkpoint(...).state` explicitly."
                 )
 

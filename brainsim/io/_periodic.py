@@ -72,7 +72,7 @@ def resume(directory: pathlib.Path, network: Network, key, settings: dict, initi
             f"`resume_from`: {where} was written by `save_checkpoint`, not by `simulate`; continue "
             "from it with `load_checkpoint(...)` and `simulate(..., initial_state=checkpoint.state)`."
         )
-    check_network(content["network"], network, where, values=True)
+    check_network(content["network"], network, where, values=True, given="`network`")
     read_payload(directory, content["network"], where)  # the saved network file is whole too
     if key_to_json(key) != content["key"]:
         raise ValueError(
