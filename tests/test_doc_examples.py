@@ -107,7 +107,12 @@ def test_extractor_finds_blocks_in_order(tmp_path):
         "````text\n```python\nnot code\n```\n````\n\n~~~bash\nmake demo\n~~~\n"
     )
     blocks = fenced_blocks(page)
-    assert [(b.line, b.language) for b in blocks] == [(3, "python"), (8, "python"), (12, "text"), (18, "bash")]
+    assert [(b.line, b.language) for b in blocks] == [
+        (3, "python"),
+        (8, "python"),
+        (12, "text"),
+        (18, "bash"),
+    ]
     assert blocks[1].source == "y = x + 1\n"
     assert "not code" in blocks[2].source
 

@@ -7,7 +7,6 @@ import html
 import importlib
 import importlib.util
 import inspect
-import json
 import os
 import pathlib
 import pkgutil
@@ -22,11 +21,20 @@ import yaml
 import brainsim
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "docs" / "_hooks"))
-sys.path.insert(0, str(ROOT / "benchmarks" / "results"))
-import docstring_lists  # noqa: E402
-import render as benchmark_render  # noqa: E402
-import reexports  # noqa: E402
+
+
+def _load(path: pathlib.Path, name: str):
+    """Import a build script (a docs hook, the benchmark renderer) by path, without `sys.path`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+docstring_lists = _load(ROOT / "docs" / "_hooks" / "docstring_lists.py", "_docs_docstring_lists")
+reexports = _load(ROOT / "docs" / "_hooks" / "reexports.py", "_docs_reexports")
+equinox_init = _load(ROOT / "docs" / "_hooks" / "equinox_init.py", "_docs_equinox_init")
+benchmark_render = _load(ROOT / "benchmarks" / "results" / "render.py", "_benchmark_render")
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +92,9 @@ def api_members(module) -> list[tuple[str, object]]:
         sub = importlib.import_module(f"{module.__name__}.{info.name}")
         members.append((sub.__name__, sub))
         for name, obj in vars(sub).items():
-            defined_here = (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == sub.__name__
+            defined_here = (
+                inspect.isfunction(obj) or inspect.isclass(obj)
+            ) and obj.__module__ == sub.__name__
             if defined_here and not name.startswith("_"):
                 members.append((f"{sub.__name__}.{name}", obj))
     return members
@@ -123,7 +133,10 @@ def public_modules() -> list[str]:
         if name.startswith("_") or source.suffix != ".py" or not source.exists():
             continue
         tree = ast.parse(source.read_text())
-        if any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in n.targets) for n in tree.body):
+        if any(
+            isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in n.targets)
+            for n in tree.body
+        ):
             found.append(name)
     return found
 
@@ -139,7 +152,10 @@ def test_every_public_module_is_documented(site):
         for member in module.__all__:
             obj = getattr(module, member)
             flat = member in brainsim.__all__ and getattr(brainsim, member) is obj
-            if not (documented(rendered, f"brainsim.{name}.{member}", obj) or (flat and documented(rendered, f"brainsim.{member}", obj))):
+            if not (
+                documented(rendered, f"brainsim.{name}.{member}", obj)
+                or (flat and documented(rendered, f"brainsim.{member}", obj))
+            ):
                 missing.append(f"brainsim.{name}.{member}")
     assert {"sweep", "distributed", "models", "hardware"} <= set(public_modules())
     assert not missing, f"not in the API reference (docs/api/*.md): {missing}"
@@ -213,10 +229,22 @@ def _table_after(page_html: str, marker: str) -> list[list[str]]:
     start = page_html.index(marker)
     table = page_html[page_html.index("<table>", start) : page_html.index("</table>", start)]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]  # skip the heading row
-    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
+    return [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)
+        ]
+        for r in rows
+    ]
 
 
-@pytest.mark.parametrize("results, heading", [("coba.jsonl", "network-benchmarks-coba-cuba-cobahh"), ("mapping.jsonl", "hardware-mapping-w-m100k-quick-size")])
+@pytest.mark.parametrize(
+    "results, heading",
+    [
+        ("coba.jsonl", "network-benchmarks-coba-cuba-cobahh"),
+        ("mapping.jsonl", "hardware-mapping-w-m100k-quick-size"),
+    ],
+)
 def test_benchmark_tables_are_the_stored_json(site, results, heading):
     page = (site / "benchmarks" / "index.html").read_text()
     rows = _table_after(page, f'id="{heading}"')
@@ -248,7 +276,9 @@ def test_every_page_is_in_the_nav():
                     yield from (targets(value) if isinstance(value, list) else [value])
 
     in_nav = set(targets(config["nav"]))
-    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md") if "_hooks" not in p.parts}
+    pages = {
+        str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md") if "_hooks" not in p.parts
+    }
     notebooks = {f"notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert sorted((pages | notebooks) - in_nav) == [], "pages missing from `nav` in mkdocs.yml"
 
@@ -264,7 +294,6 @@ def test_equinox_constructor_signatures_match_runtime():
     """The signatures the docs show for equinox modules (written from their fields by
     docs/_hooks/equinox_init.py) are the ones Python sees."""
     import equinox as eqx
-    import equinox_init
     import griffe
 
     extensions = griffe.load_extensions(equinox_init.EquinoxModuleInit)
@@ -296,4 +325,6 @@ def test_signature_is_shown_for_a_model(site):
     page = (site / "api" / "neurons" / "index.html").read_text()
     lif = page[page.index('id="brainsim.LIF"') : page.index('id="brainsim.LIFState"')]
     text = html.unescape(re.sub(r"<[^>]+>", "", lif))
-    assert "c_m: Parameter = 200.0" in text and "surrogate: AbstractSurrogate = NormalizedSuperSpike()" in text
+    assert (
+        "c_m: Parameter = 200.0" in text and "surrogate: AbstractSurrogate = NormalizedSuperSpike()" in text
+    )

@@ -138,7 +138,9 @@ def record(name: str, command: list[str]) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="action", required=True)
     rec = sub.add_parser("record", help="run a benchmark command and store its JSON lines")
     rec.add_argument("file", help="name of the .jsonl file in benchmarks/results/")

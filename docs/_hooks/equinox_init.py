@@ -81,8 +81,12 @@ def _write_init(cls: griffe.Class) -> None:
             ordered[parameter.name] = parameter  # a redefinition keeps the first position
     self_ = griffe.Parameter("self", kind=griffe.ParameterKind.positional_or_keyword)
     init = griffe.Function(
-        "__init__", lineno=0, endlineno=0, parent=cls,
-        parameters=griffe.Parameters(self_, *ordered.values()), returns="None",
+        "__init__",
+        lineno=0,
+        endlineno=0,
+        parent=cls,
+        parameters=griffe.Parameters(self_, *ordered.values()),
+        returns="None",
     )
     init._equinox_fields = True
     cls.set_member("__init__", init)
