@@ -31,7 +31,7 @@ from .run import check_key, check_populations, check_time
 
 ENGINES = ("auto", "generic", "fused")
 """`engine=` choices of `sweep` (as `simulate`'s)."""
-BACKENDS = ("local",)
+BACKENDS = ("local", "ray")
 """`backend=` choices of `sweep`."""
 
 
@@ -145,7 +145,9 @@ def sweep(
     - `engine`: `"auto"`, `"generic"` or `"fused"`, as `simulate`: where the fused native
       engine applies, each point is one native call of the group's compiled program.
     - `keep_results`: keep every point's `SimulationResult` (`result.results`).
-    - `backend`: `"local"` (this process).
+    - `backend`: `"local"` (this process) or `"ray"`: chunks of points run as Ray tasks on the
+      cluster this process joined (`ray.init(address=...)`; `pip install brainsim[ray]`), each
+      retried if its worker dies; rows are assembled by point index, equal to the local ones.
     - `progress`: a tqdm bar over points.
 
     **Returns:** a `SweepResult` (`table`, `columns`, `records`, `compilations`, `results`).
@@ -172,7 +174,7 @@ def sweep(
     for flag, value in (("keep_results", keep_results), ("progress", progress)):
         if not isinstance(value, bool):
             raise TypeError(f"`{flag}` must be True or False; got {value!r}.")
-    return _Sweep(
+    state = _Sweep(
         build,
         names,
         points,
@@ -185,7 +187,12 @@ def sweep(
         engine,
         keep_results,
         progress,
-    ).run()
+    )
+    if backend == "ray":
+        from ._sweep_ray import run_on_ray
+
+        return run_on_ray(state)
+    return state.run()
 
 
 class _Sweep:
@@ -205,8 +212,12 @@ class _Sweep:
         engine,
         keep,
         progress,
+        indices=None,
     ):
         self.build, self.names, self.points, self.metrics = build, names, points, metrics
+        # the index of each point in the whole sweep (a Ray task runs a slice of it): keys and
+        # the `point` column use it
+        self.indices = list(range(len(points))) if indices is None else list(indices)
         self.dt, self.n_steps, self.key, self.record_spikes = dt, n_steps, key, record_spikes
         self.batch_size, self.engine, self.keep, self.progress = batch_size, engine, keep, progress
         self.compiler = execute.Compiler()
@@ -236,10 +247,10 @@ class _Sweep:
     def fail(self, k: int, what: str, cause: BaseException):
         shown = ", ".join(f"{n}={v!r:.40}" for n, v in self.points[k].items())
         raise SweepError(
-            f"point {k} ({shown}): {what}: {type(cause).__name__}: {cause}. The {len(self.rows)} "
-            "point(s) completed before it are in `error.result`.",
+            f"point {self.indices[k]} ({shown}): {what}: {type(cause).__name__}: {cause}. The "
+            f"{len(self.rows)} point(s) completed before it are in `error.result`.",
             self.partial(),
-            k,
+            self.indices[k],
             dict(self.points[k]),
         ) from cause
 
@@ -285,6 +296,21 @@ class _Sweep:
             groups.setdefault(tuple(_hashable(point[n]) for n in shape_parameters), []).append(k)
         return list(groups.values())
 
+    def probe_group(self, members: list[int], layout: Layout) -> None:
+        """Before a group's first program: per parameter that varies within the group, build
+        its first point where it differs from the group's first point, and sweep the leaves
+        that differ (so the first program already traces them: one compilation per group)."""
+        first = self.points[members[0]]
+        for name in self.names:
+            if name in self.shape_parameters:
+                continue
+            k = next((j for j in members if not _equal(self.points[j][name], first[name])), None)
+            if k is None:
+                continue
+            probe = self.prebuilt[k] = self.make(k)
+            if signature(probe) == layout.signature:
+                layout.swept = layout.swept | layout.differing(probe)
+
     def layout_for(self, network: Network) -> Layout:
         sig = signature(network)
         layout = self.layouts.get(sig)
@@ -304,6 +330,7 @@ class _Sweep:
                     networks = [self.make(queue[0])]
                     layout = self.layout_for(networks[0])
                     if batch is None:
+                        self.probe_group(members, layout)
                         spike_pops = self.spike_populations(networks[0])
                         fused = self.plan(layout, networks[0], spike_pops, queue[0]) is not None
                         batch, length = execute.batch_and_length(
@@ -350,7 +377,7 @@ class _Sweep:
                 self.compiler,
                 layout,
                 padded_nets,
-                point_keys(self.key, padded_ks),
+                point_keys(self.key, [self.indices[k] for k in padded_ks]),
                 padded_ks,
                 n_steps=self.n_steps,
                 length=length,
@@ -367,7 +394,7 @@ class _Sweep:
         plan_key = (layout.signature, layout.swept, spike_pops)
         if plan_key not in self.plans:
             self.plans[plan_key] = execute.choose_plan(
-                self.engine, layout, network, spike_pops, point_key(self.key, k)
+                self.engine, layout, network, spike_pops, point_key(self.key, self.indices[k])
             )
         return self.plans[plan_key]
 
@@ -384,7 +411,7 @@ class _Sweep:
                     "the state became NaN/Inf",
                     FloatingPointError(f"population `{name}` at step {step} (t = {step * self.dt:g} ms)"),
                 )
-            row = {"point": k, **self.points[k]}
+            row = {"point": self.indices[k], **self.points[k]}
             for name, fn in self.metrics.items():
                 try:
                     row[name] = metric_value(name, fn(done.result))

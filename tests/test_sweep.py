@@ -336,3 +336,99 @@ def test_messages_name_the_argument_where_no_type_checker_runs_first():
         sweep_points({"w_inh": 3.0})
     with pytest.raises(TypeError, match="metric `m` must be a function of a `SimulationResult`"):
         check_metrics({"m": 3}, ("w_inh",))
+
+
+# -- Ray backend: a local Ray instance started and stopped by the tests ---------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import sys
+
+    import ray  # the `ray` extra (`pip install brainsim[ray]`), part of the dev environment
+    import ray.cloudpickle
+
+    # the workers cannot import this test module: ship its functions by value
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+def test_ray_backend_needs_a_cluster():
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    with pytest.raises(
+        ValueError, match=r"`backend='ray'` needs a Ray cluster: call `ray.init\(address=...\)`"
+    ):
+        sweep(tiny, {"current": [200.0]}, duration=5.0, key=KEY, backend="ray", progress=False)
+
+
+def test_ray_backend_equals_the_local_sweep_and_retries_a_chunk_whose_worker_dies(ray_cluster, tmp_path):
+    import os
+
+    marker = str(tmp_path / "died_once")
+
+    def dying(current):  # the worker running point 4 dies the first time (not the driver's probes)
+        if current == 300.0 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
+        return tiny(current)
+
+    currents = [150.0, 200.0, 250.0, 275.0, 300.0, 350.0, 400.0]
+    metrics = {"rate": lambda r: r.rates["A"], "spikes": lambda r: int(np.sum(r.spike_counts["A"]))}
+    remote = sweep(
+        dying,
+        {"current": currents},
+        duration=20.0,
+        key=KEY,
+        metrics=metrics,
+        backend="ray",
+        batch_size=2,
+        keep_results=True,
+        record_spikes=True,
+        progress=False,
+    )
+    assert os.path.exists(marker)  # a worker did die
+    local = sweep(
+        tiny,
+        {"current": currents},
+        duration=20.0,
+        key=KEY,
+        metrics=metrics,
+        keep_results=True,
+        record_spikes=True,
+        progress=False,
+    )
+    assert remote.columns["point"].tolist() == list(range(7))  # nothing lost, nothing duplicated
+    for name in ("current", "rate", "spikes"):
+        np.testing.assert_array_equal(remote.columns[name], local.columns[name])
+    for a, b in zip(remote.results, local.results, strict=True):
+        np.testing.assert_array_equal(a.spikes["A"].times, b.spikes["A"].times)
+    assert remote.compilations >= 1 and len(set(remote.columns["spikes"].tolist())) > 2
+
+
+def test_ray_backend_keeps_every_completed_point_when_one_fails(ray_cluster):
+    def fragile(r):
+        if r.rates["A"] > 90.0:
+            raise ValueError("too active")
+        return r.rates["A"]
+
+    with pytest.raises(SweepError, match=r"point 4 \(current=350.0\): metric `fragile` failed") as info:
+        sweep(
+            tiny,
+            {"current": [150.0, 200.0, 250.0, 300.0, 350.0, 400.0, 150.0]},
+            duration=20.0,
+            key=KEY,
+            metrics={"fragile": fragile},
+            backend="ray",
+            batch_size=3,
+            progress=False,
+        )
+    # chunks [0, 1, 2], [3, 4, 5], [6] (rates 37.5 ... 100 Hz): point 4 fails after point 3, and
+    # point 5 of its chunk is never run; the chunks before and after it are complete
+    assert info.value.point == 4
+    assert info.value.result.columns["point"].tolist() == [0, 1, 2, 3, 6]
