@@ -21,8 +21,6 @@ projects to $j$.
 Building runs on the host in NumPy, seeded from a JAX key: the same key gives identical arrays.
 """
 
-from typing import ClassVar, Literal
-
 import equinox as eqx
 import jax
 import jax.random as jr
@@ -116,13 +114,16 @@ class AstrocyteDomains(AbstractConnectivityRule):
 
     n_astrocytes: int
     pool_size: int = 1
-    pool_type: Literal["block", "random"] = "block"
+    pool_type: str = "block"
     weight: Float[Array, ""] | float = eqx.field(default=1.0, converter=_weight)
-    direction: Literal["to_astrocytes", "to_neurons"] = "to_astrocytes"
+    direction: str = "to_astrocytes"
     normalize: bool = False
-    p_third_if_primary: float = 1.0
+    p_third_if_primary: float = eqx.field(default=1.0, converter=float)
 
-    random: ClassVar[bool] = True  # random pools draw from the key; block pools ignore it
+    @property
+    def random(self) -> bool:
+        """Whether `build` draws from its key: random pools do, block pools need no key."""
+        return self.pool_type == "random"
 
     def __check_init__(self):
         require_positive_int("n_astrocytes", self.n_astrocytes)
