@@ -9,7 +9,7 @@ from jaxtyping import Array, Float, Int
 from ..._validation import _concrete, require_nonnegative, require_parameter, require_positive
 
 
-def _as_neighbours(neighbours) -> Int[Array, "n k"]:
+def _as_neighbours(neighbours) -> Array:
     """An index array; lists and NumPy arrays become int32 device arrays."""
     if isinstance(neighbours, jax.Array):
         return neighbours
