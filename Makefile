@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/coba.py --model cobahh --n 4000 --duration 1.0
 	$(PY) benchmarks/scale.py --quick
 	$(PY) benchmarks/mapping.py --part traffic --quick
+	$(PY) benchmarks/distributed.py --quick
 
 bench-peers: $(STAMP)
 	$(MAKE) -C benchmarks/peers venvs PYTHON_BRIAN=$(PYTHON_BRIAN) PYTHON_BRAINPY=$(PYTHON_BRAINPY)

@@ -91,12 +91,14 @@ from .graph import (
 )
 from .integrate import (
     AbstractStepper as AbstractStepper,
+    AdaptiveStepper as AdaptiveStepper,
     DiffraxStepper as DiffraxStepper,
     ExponentialEuler as ExponentialEuler,
     spike_times as spike_times,
 )
 from .monitors import AbstractMonitor as AbstractMonitor, Monitor as Monitor, StateMonitor as StateMonitor
 from .network import (
+    AbstractModulation as AbstractModulation,
     InputState as InputState,
     Network as Network,
     NetworkState as NetworkState,
@@ -104,6 +106,8 @@ from .network import (
     PopulationState as PopulationState,
     Projection as Projection,
     ProjectionState as ProjectionState,
+    ScaleLearningRate as ScaleLearningRate,
+    ScaleRelease as ScaleRelease,
     StepRecord as StepRecord,
 )
 from .ops import (
@@ -126,6 +130,7 @@ __all__ = [
     "analysis",
     "hardware",
     "io",
+    "distributed",
     # the flat API
     "AbstractConnectivity",
     "AbstractConnectivityRule",
@@ -210,6 +215,10 @@ __all__ = [
     "SpikeSource",
     "SpikeTimes",
     "StateMonitor",
+    "AbstractModulation",
+    "AdaptiveStepper",
+    "ScaleLearningRate",
+    "ScaleRelease",
     "AbstractPlasticityRule",
     "AbstractShortTermPlasticity",
     "IntegrateAndFire",
@@ -234,7 +243,7 @@ __all__ = [
 
 __version__ = importlib.metadata.version("brainsim")
 
-_LAZY_SUBPACKAGES = ("analysis", "hardware", "io")
+_LAZY_SUBPACKAGES = ("analysis", "hardware", "io", "distributed")
 
 
 def __getattr__(name: str):

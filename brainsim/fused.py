@@ -196,7 +196,7 @@ def thread_count(n_neurons: int) -> int:
 # a field not listed here (a new `plasticity` on `Projection`, say), is refused: the fused
 # engine fails closed instead of running without what it does not know.
 _UNDERSTOOD_FIELDS = {
-    Population: ("name", "n", "neuron", "solver", "initial_state"),
+    Population: ("name", "n", "neuron", "solver", "initial_state", "every"),
     Projection: (
         "pre", "post", "connectivity", "synapse", "output", "delay_steps", "synapse_delays",
         "max_delay_steps", "plastic", "name", "initial_state", "plasticity", "short_term", "column_index",
@@ -242,6 +242,8 @@ def _values_refusal(component, where: str, context) -> str | None:
 
 @_values_refusal.register
 def _(pop: Population, where, network):
+    if pop.every != 1:
+        return f"{where} steps on a slow clock (every {pop.every} steps)"
     return _refuse(pop.neuron, where, pop) or _refuse(pop.solver, f"{where} solver", pop)
 
 
@@ -373,8 +375,13 @@ def _state_refusal(network, state) -> str | None:
 
 
 def _unknown_network_fields(network) -> str | None:
-    extra = sorted({f.name for f in dataclasses.fields(network)} - {"populations", "projections", "inputs"})
-    return f"`Network` has field(s) {extra} the fused engine does not know" if extra else None
+    known = {"populations", "projections", "inputs", "modulations"}
+    extra = sorted({f.name for f in dataclasses.fields(network)} - known)
+    if extra:
+        return f"`Network` has field(s) {extra} the fused engine does not know"
+    if network.modulations:
+        return f"modulations ({type(network.modulations[0]).__name__}) run on the generic engine only"
+    return None
 
 
 def _scalar_params(neuron, currents) -> bool:

@@ -244,7 +244,17 @@ _HANDLED_PROJECTION_FIELDS = frozenset(
 
 def _check_supported(network: Network) -> None:
     """Refuse, naming it, any component the multi-device step does not implement."""
+    if network.modulations:
+        raise ValueError(
+            f"multi-device runs do not support modulations ({type(network.modulations[0]).__name__}); "
+            "run this network with `bs.run`."
+        )
     for pop in network.populations:
+        if pop.every != 1:
+            raise ValueError(
+                f"multi-device runs do not support slow clocks; population `{pop.name}` steps every "
+                f"{pop.every} steps."
+            )
         if not isinstance(pop.neuron, AbstractSpikingNeuron):
             raise TypeError(
                 f"multi-device runs support spiking populations only; population `{pop.name}` "

@@ -12,6 +12,11 @@ composes them.
 """
 
 from .emission import advance_population as advance_population, emits as emits
+from .modulation import (
+    AbstractModulation as AbstractModulation,
+    ScaleLearningRate as ScaleLearningRate,
+    ScaleRelease as ScaleRelease,
+)
 from .network import Network as Network
 from .population import Population as Population
 from .projection import Projection as Projection

@@ -9,11 +9,11 @@ from .plasticity import apply_plasticity
 from .state import InputState, ProjectionState
 
 
-def advance_projections(network, projections, inputs, arrived, outputs, step, t, dt):
+def advance_projections(network, projections, inputs, arrived, outputs, learning_rate, step, t, dt):
     """`(projections, inputs, overflow)`: the states at the end of the step, and per projection
     with per-synapse delays whether the event buffer overflowed while scheduling. `arrived` is
     what reached each projection this step (read from the history), `outputs` what each
-    population emitted."""
+    population emitted, `learning_rate` the factors of learning-rate modulations per projection."""
     advanced, overflow = {}, {}
     for proj in network.projections:
         current = projections[proj.name]
@@ -21,7 +21,13 @@ def advance_projections(network, projections, inputs, arrived, outputs, step, t,
         pending, traces, weights = current.pending, current.plasticity, current.weights
         if proj.plasticity is not None:
             traces, weights = apply_plasticity(
-                proj, traces, weights, arrived[proj.name], outputs[proj.post], dt
+                proj,
+                traces,
+                weights,
+                arrived[proj.name],
+                outputs[proj.post],
+                dt,
+                learning_rate.get(proj.name),
             )
         if proj.synapse_delays is not None:
             conn = connectivity_in_use(proj, current)

@@ -5,7 +5,8 @@ Spikes take the event-driven path (`event_matvec`, O(active rows x fan-out), wit
 flag when more rows are active than the buffer holds); values (rates, levels) are dense
 activity and take the same operator without an overflow report, since every row is active
 by design. Plastic projections read their weights from the state; with short-term plasticity
-each arriving spike acts with its efficacy (`AbstractShortTermPlasticity.release`).
+each arriving spike acts with its efficacy (`AbstractShortTermPlasticity.release`), times the
+factor of any release modulation (`brainsim.network.modulation`).
 """
 
 import jax.numpy as jnp
@@ -24,9 +25,10 @@ def connectivity_in_use(proj, projection_state: ProjectionState):
     return proj.connectivity
 
 
-def deliver(network, state: NetworkState, arrived, emitted_kind, t, dt, step_key):
+def deliver(network, state: NetworkState, arrived, release, emitted_kind, t, dt, step_key):
     """`(projections, inputs, overflow)`: states after delivery, and per projection with a
-    homogeneous delay whether the event buffer overflowed."""
+    homogeneous delay whether the event buffer overflowed. `release` holds the factors of
+    release modulations (`ScaleRelease`) per projection."""
     projections, overflow = {}, {}
     for proj in network.projections:
         current = state.projections[proj.name]
@@ -36,6 +38,8 @@ def deliver(network, state: NetworkState, arrived, emitted_kind, t, dt, step_key
             released = arrived[proj.name]
             if proj.short_term is not None:
                 short_term, released = proj.short_term.release(short_term, released, dt)
+            if proj.name in release:
+                released = released * release[proj.name]
             delivered = event_matvec(conn, released)
             if emitted_kind[proj.pre] == "spikes":
                 overflow[proj.name] = active_count_exceeds_buffer(conn, arrived[proj.name])

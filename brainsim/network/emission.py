@@ -43,6 +43,36 @@ def _(model) -> Emission:
     return "values"
 
 
+def advance_on_clock(pop, state: PopulationState, drive, data, step, t, dt):
+    """`advance_population` on the population's clock: every step, or (a slow clock,
+    `Population.every = k`) by `k * dt` in steps `step % k == 0`, holding between updates
+    (`held_output`). `lax.cond` runs one branch, so a slow population costs 1/k of a fast one."""
+    if pop.every == 1:
+        return advance_population(pop.neuron, pop, state, drive, data, t, dt)
+
+    def tick():
+        return advance_population(pop.neuron, pop, state, drive, data, t, dt * pop.every)
+
+    shape = jax.eval_shape(tick)[1]
+
+    def hold():
+        return state, held_output(pop.neuron, state, shape)
+
+    return jax.lax.cond(step % pop.every == 0, tick, hold)
+
+
+@ft.singledispatch
+def held_output(model, state: PopulationState, shape):
+    """What a slow population emits between its updates: no spikes (spiking models)."""
+    return jnp.zeros(shape.shape, shape.dtype)
+
+
+@held_output.register
+def _(model: AbstractValueNeuron, state, shape):
+    """A value population keeps emitting the value of its current state."""
+    return model.value(state.neuron).astype(shape.dtype)
+
+
 @ft.singledispatch
 def advance_population(model, pop, state: PopulationState, drive, data, t, dt):
     """`(state, output)` after the step `[t, t + dt)` of population `pop` (whose model is

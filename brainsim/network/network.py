@@ -14,6 +14,7 @@ from ..dynamics.streams import SpikeSource, StreamedCurrent, ValueSource
 from ..ops import CSR, ELL, Dense, Procedural
 from .emission import emits
 from .history import history_lengths
+from .modulation import AbstractModulation, ScaleLearningRate, ScaleRelease, check_modulation
 from .plastic import initial_weights
 from .population import Population, check_per_unit_parameters
 from .projection import Projection, build_projection
@@ -29,6 +30,8 @@ class Network(eqx.Module):
     - `projections`: sequence of `Projection` with unique names; rules are built here with `key`.
     - `inputs`: sequence of inputs (`ConstantCurrent`, `CurrentFunction`, `PoissonInput`,
       `SpikeTimes`, `StreamedCurrent`), each naming its `target` population.
+    - `modulations`: couplings through which a population's output scales a projection's
+      release (`ScaleRelease`) or its plasticity rule's learning rate (`ScaleLearningRate`).
     - `key`: needed when any projection's connectivity is a random rule (or has a delay rule);
       projection `i` is built with `jax.random.fold_in(key, i)`.
 
@@ -39,9 +42,13 @@ class Network(eqx.Module):
     populations: tuple[Population, ...]
     projections: tuple[Projection, ...]
     inputs: tuple[Any, ...]
+    modulations: tuple[AbstractModulation, ...]
 
-    def __init__(self, populations, projections=(), inputs=(), *, key: PRNGKeyArray | None = None):
+    def __init__(
+        self, populations, projections=(), inputs=(), *, modulations=(), key: PRNGKeyArray | None = None
+    ):
         populations, projections, inputs = tuple(populations), tuple(projections), tuple(inputs)
+        modulations = tuple(modulations)
         if not populations:
             raise ValueError("`populations` must contain at least one `Population`.")
         for p in populations:
@@ -109,7 +116,11 @@ class Network(eqx.Module):
                         f"stream `{inp.stream}` is used twice (streams and data sources share names)."
                     )
                 streams.add(inp.stream)
+        by_name = {p.name: p for p in built}
+        for modulation in modulations:
+            _check_modulation(modulation, sizes, by_name)
         self.populations, self.projections, self.inputs = populations, tuple(built), inputs
+        self.modulations = modulations
 
     # -- structure -----------------------------------------------------------------------------
     def population(self, name: str) -> Population:
@@ -238,6 +249,35 @@ def _check_input(inp, n: int) -> None:
             raise ValueError(
                 f"`indices` of `SpikeTimes` must be < {n} (the size of `{inp.target}`); got max {largest}."
             )
+
+
+def _check_modulation(modulation, sizes: dict[str, int], projections: dict[str, Projection]) -> None:
+    """A coupling names an existing source and projection, and the projection can take it."""
+    if not isinstance(modulation, AbstractModulation):
+        raise TypeError(
+            "`modulations` must hold couplings (`bs.ScaleRelease`, `bs.ScaleLearningRate`); got "
+            f"{type(modulation).__name__}."
+        )
+    kind = type(modulation).__name__
+    if modulation.source not in sizes:
+        raise ValueError(
+            f"{kind}: unknown source population `{modulation.source}`; known: {sorted(sizes)}."
+        )
+    proj = projections.get(modulation.projection)
+    if proj is None:
+        raise ValueError(
+            f"{kind}: unknown projection `{modulation.projection}`; known: {sorted(projections)}."
+        )
+    if isinstance(modulation, ScaleLearningRate) and proj.plasticity is None:
+        raise ValueError(
+            f"{kind}: projection `{proj.name}` has no plasticity rule whose learning rate it could scale."
+        )
+    if isinstance(modulation, ScaleRelease) and proj.synapse_delays is not None:
+        raise ValueError(
+            f"{kind}: projection `{proj.name}` has per-synapse delays; release modulation needs one "
+            "`delay_steps`."
+        )
+    check_modulation(modulation, proj, sizes[modulation.source])
 
 
 def _require_unique(kind: str, names: list[str], hint: str) -> None:

@@ -29,6 +29,10 @@ class Population(eqx.Module):
     - `initial_state`: the state at t = 0, or `None` for `neuron.init_state(n, key=...)`. It is
       held outside the parameter pytree (an optimiser never trains it); to start from a traced
       state, pass a `NetworkState` to `run`/`simulate` instead.
+    - `every`: a slow clock: the population advances only in steps `k` with `k % every == 0`,
+      by `every * dt` at a time, with the input of that step held over the interval
+      (astrocytes evolve over seconds). Between updates a value population keeps emitting its
+      value and a spiking one emits no spikes. Default 1 (every step).
     """
 
     name: str = eqx.field(static=True)
@@ -36,16 +40,18 @@ class Population(eqx.Module):
     neuron: Any
     solver: AbstractStepper | None
     initial_state: FrozenState | None = eqx.field(static=True)
+    every: int = eqx.field(static=True)
 
-    def __init__(self, name: str, n: int, neuron, *, solver=None, initial_state=None):
+    def __init__(self, name: str, n: int, neuron, *, solver=None, initial_state=None, every=1):
         if not isinstance(name, str) or not name:
             raise TypeError(f"`name` must be a non-empty string; got {name!r}.")
         self.name = name
         self.n = require_positive_int("n", n)
+        self.every = require_positive_int("every", every)
         if isinstance(neuron, SpikeSource | ValueSource):
-            if solver is not None or initial_state is not None:
+            if solver is not None or initial_state is not None or self.every != 1:
                 raise ValueError(
-                    f"population `{name}` is a data source: it takes no `solver` or `initial_state`."
+                    f"population `{name}` is a data source: it takes no `solver`, `initial_state` or `every`."
                 )
             self.neuron, self.solver, self.initial_state = neuron, None, None
             return

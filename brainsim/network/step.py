@@ -19,8 +19,9 @@ from jaxtyping import Array, Bool, PRNGKeyArray
 from .advance_projections import advance_projections
 from .assemble_inputs import assemble_inputs
 from .deliver import deliver
-from .emission import advance_population
+from .emission import advance_on_clock
 from .history import read_history, write_history
+from .modulation import ScaleLearningRate, ScaleRelease, modulation_factors
 from .state import NetworkState, StepRecord
 
 
@@ -33,19 +34,21 @@ def step(
     t = state.step.astype(jnp.result_type(float)) * dt
     step_key = jr.fold_in(key, state.step)
     arrived = read_history(network, state)
+    release = modulation_factors(network, state, ScaleRelease)
+    learning_rate = modulation_factors(network, state, ScaleLearningRate)
     projections, input_states, overflow = deliver(
-        network, state, arrived, network.emissions(), t, dt, step_key
+        network, state, arrived, release, network.emissions(), t, dt, step_key
     )
     drives = assemble_inputs(network, projections, input_states, inputs, t)
     populations, outputs, finite = {}, {}, {}
     for pop in network.populations:
-        new, outputs[pop.name] = advance_population(
-            pop.neuron, pop, state.populations[pop.name], drives.get(pop.name), inputs, t, dt
+        new, outputs[pop.name] = advance_on_clock(
+            pop, state.populations[pop.name], drives.get(pop.name), inputs, state.step, t, dt
         )
         populations[pop.name] = new
         finite[pop.name] = all_finite(new.neuron)
     projections, input_states, delayed_overflow = advance_projections(
-        network, projections, input_states, arrived, outputs, state.step, t, dt
+        network, projections, input_states, arrived, outputs, learning_rate, state.step, t, dt
     )
     overflow.update(delayed_overflow)
     history = write_history(state, outputs)

@@ -106,6 +106,37 @@ def test_exchange_interval_longer_than_the_shortest_delay_is_rejected():
             TypeError,
             "`Procedural` connectivity with homogeneous weights only",
         ),
+        (
+            lambda: bs.Network([bs.Population("A", 4, bs.LIF(), every=3)]),
+            ValueError,
+            "slow clocks; population `A` steps every 3 steps",
+        ),
+        (
+            lambda: bs.Network(
+                [bs.Population("A", 4, bs.LIF())],
+                [
+                    bs.Projection(
+                        "A",
+                        "A",
+                        bs.OneToOne(1.0),
+                        bs.ExponentialSynapse(),
+                        bs.CUBA(),
+                        short_term=bs.TsodyksMarkram(),
+                    )
+                ],
+            ),
+            ValueError,
+            "do not support `short_term`",
+        ),
+        (
+            lambda: bs.Network(
+                [bs.Population("A", 4, bs.LIF()), bs.Population("M", 1, bs.LIF())],
+                [bs.Projection("A", "A", bs.OneToOne(1.0), bs.ExponentialSynapse(), bs.CUBA())],
+                modulations=[bs.ScaleRelease("M", "A->A")],
+            ),
+            ValueError,
+            "do not support modulations",
+        ),
     ],
 )
 def test_unsupported_components_fail_closed(build, error, message):
