@@ -39,6 +39,8 @@ from .plasticity import (
     AbstractShortTermPlasticity as AbstractShortTermPlasticity,
     PairSTDP as PairSTDP,
     PairTraces as PairTraces,
+    RewardModulatedSTDP as RewardModulatedSTDP,
+    RewardModulatedTraces as RewardModulatedTraces,
     TripletSTDP as TripletSTDP,
     TripletTraces as TripletTraces,
     TsodyksMarkram as TsodyksMarkram,

@@ -27,6 +27,7 @@ def advance_projections(network, projections, inputs, arrived, outputs, learning
                 arrived[proj.name],
                 outputs[proj.post],
                 dt,
+                step,
                 learning_rate.get(proj.name),
             )
         if proj.synapse_delays is not None:

@@ -188,7 +188,8 @@ class Network(eqx.Module):
             weights = initial_weights(p.connectivity) if p.plastic else None
             pending = None if p.synapse_delays is None else jnp.zeros((p.max_delay_steps, n_post), dtype)
             n_pre = p.connectivity.n_pre
-            traces = None if p.plasticity is None else p.plasticity.init_state(n_pre, n_post)
+            synapse_shape = None if weights is None else weights.shape
+            traces = None if p.plasticity is None else p.plasticity.init_state(n_pre, n_post, synapse_shape)
             short_term = None if p.short_term is None else p.short_term.init_state(n_pre)
             projections[p.name] = ProjectionState(synapse, weights, pending, traces, short_term)
         inputs = tuple(

@@ -101,7 +101,7 @@ def update_rows(
         return _apply(flat, slots, touched, source, _slot_post(conn, slots), pre[source], delta, w_min, w_max)
 
     def exact(flat):
-        source, target, valid = _all_slots(conn)
+        source, target, valid = all_slots(conn)
         touched = valid & (pre[source] != 0)
         slots = jnp.arange(flat.shape[0], dtype=jnp.int32)
         return _apply(flat, slots, touched, source, target, pre[source], delta, w_min, w_max)
@@ -136,7 +136,7 @@ def update_columns(
         return _apply(flat, slots, touched, _slot_pre(conn, slots), target, post[target], delta, w_min, w_max)
 
     def exact(flat):
-        source, target, valid = _all_slots(conn)
+        source, target, valid = all_slots(conn)
         touched = valid & (post[target] != 0)
         slots = jnp.arange(flat.shape[0], dtype=jnp.int32)
         return _apply(flat, slots, touched, source, target, post[target], delta, w_min, w_max)
@@ -231,25 +231,26 @@ def _(conn: Dense, slots):
 
 
 @ft.singledispatch
-def _all_slots(conn) -> tuple[Int[Array, " slots"], Int[Array, " slots"], Bool[Array, " slots"]]:
-    """`(pre, post, valid)` of every flat stored slot, traceable (the exact path)."""
+def all_slots(conn) -> tuple[Int[Array, " slots"], Int[Array, " slots"], Bool[Array, " slots"]]:
+    """`(pre, post, valid)` of every flat stored slot, traceable: for the exact path and for
+    updates of every synapse at once (`valid` is false on `ELL` padding)."""
     raise TypeError(f"`{type(conn).__name__}` connectivity has no per-synapse storage to update.")
 
 
-@_all_slots.register
+@all_slots.register
 def _(conn: CSR):
     nnz = conn.indices.shape[0]
     return _csr_rows(conn.indptr, nnz), conn.indices, jnp.ones(nnz, bool)
 
 
-@_all_slots.register
+@all_slots.register
 def _(conn: ELL):
     targets = conn.targets.reshape(-1)
     pre = jnp.arange(targets.shape[0], dtype=jnp.int32) // conn.targets.shape[1]
     return pre, jnp.minimum(targets, conn.n_post - 1), targets < conn.n_post
 
 
-@_all_slots.register
+@all_slots.register
 def _(conn: Dense):
     slots = jnp.arange(conn.n_pre * conn.n_post, dtype=jnp.int32)
     return slots // conn.n_post, slots % conn.n_post, jnp.ones(slots.shape, bool)

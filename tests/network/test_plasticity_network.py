@@ -336,3 +336,40 @@ def test_triplet_rule_depresses_at_low_and_potentiates_at_high_pairing_frequency
     pre_post, post_pre = dw[: len(frequencies)], dw[len(frequencies) :]
     assert np.all(post_pre[frequencies <= 20] < 0) and post_pre[-1] > 0  # depression low, potentiation high
     assert np.all(np.diff(pre_post) > 0) and pre_post[-1] > 0
+
+
+@pytest.mark.parametrize("clock", [1, 10])
+def test_reward_turns_the_eligibility_of_a_pairing_into_a_weight_change(clock):
+    """Izhikevich 2007: a pairing at Δt = +10 ms tags the synapse with c = A+ e^{-Δt/τ+}; a
+    reward pulse d0 over [D, D + L] after it changes the weight by
+    d0 c τc (e^{-D/τc} - e^{-(D+L)/τc}) (the continuous solution)."""
+    tau_c, d0, a_plus = 200.0, 0.02, 1.0
+    rule = bs.RewardModulatedSTDP(a_plus=a_plus, a_minus=0.0, tau_c=tau_c, w_min=-10.0, w_max=10.0, clock=clock)
+    n_steps, pair_step, lag = 6000, 1000, 100
+    start, length = pair_step + 2000, 500  # reward 200 ms after the pairing, for 50 ms
+    pre = np.zeros((n_steps, 2), np.float32)
+    pre[pair_step - lag - 1] = 1.0  # arrives at pair_step - lag
+    kick = np.zeros((n_steps, 2), np.float32)
+    kick[pair_step] = 1e5
+    reward = np.zeros((n_steps, 2), np.float32)
+    reward[start : start + length, 0] = d0  # neuron 1's domain is never rewarded
+    network = bs.Network(
+        [
+            bs.Population("pre", 2, bs.SpikeSource()),
+            bs.Population("post", 2, bs.LIF(t_ref=1000.0)),
+            bs.Population("dopamine", 2, bs.ValueSource()),
+        ],
+        [bs.Projection("pre", "post", bs.OneToOne(0.5), bs.ExponentialSynapse(), bs.CUBA(), plasticity=rule)],
+        [bs.StreamedCurrent("post", "kick")],
+        modulations=[bs.ScaleLearningRate("dopamine", "pre->post", domain=[0, 1])],
+    )
+    inputs = {"pre": jnp.asarray(pre), "kick": jnp.asarray(kick), "dopamine": jnp.asarray(reward)}
+    result = bs.run(network, n_steps * DT, DT, key=jr.key(0), inputs=inputs)
+    dw = np.asarray(result.final_state.projections["pre->post"].weights).ravel() - 0.5
+    c0 = a_plus * np.exp(-lag * DT / 20.0)
+    delay, width = (start - pair_step) * DT, length * DT
+    want = d0 * c0 * tau_c * (np.exp(-delay / tau_c) - np.exp(-(delay + width) / tau_c))
+    np.testing.assert_allclose(dw[0], want, rtol=2e-3 * clock)
+    assert dw[1] == 0.0  # tagged, never rewarded
+    c = np.asarray(result.final_state.projections["pre->post"].plasticity.eligibility).ravel()
+    np.testing.assert_allclose(c, c0 * np.exp(-(n_steps - pair_step) * DT / tau_c), rtol=2e-3 * clock)

@@ -1,5 +1,6 @@
-"""Synaptic plasticity: long-term rules that change weights (`PairSTDP`, `TripletSTDP`) and
-short-term plasticity that scales each presynaptic spike's efficacy (`TsodyksMarkram`)."""
+"""Synaptic plasticity: long-term rules that change weights (`PairSTDP`, `TripletSTDP`,
+`RewardModulatedSTDP`) and short-term plasticity that scales each presynaptic spike's efficacy
+(`TsodyksMarkram`)."""
 
 from .base import (
     AbstractPlasticityRule as AbstractPlasticityRule,
@@ -11,4 +12,8 @@ from .stdp import (
     PairTraces as PairTraces,
     TripletSTDP as TripletSTDP,
     TripletTraces as TripletTraces,
+)
+from .three_factor import (
+    RewardModulatedSTDP as RewardModulatedSTDP,
+    RewardModulatedTraces as RewardModulatedTraces,
 )

@@ -67,7 +67,7 @@ class PairSTDP(AbstractPlasticityRule):
         _check_choice("pairing", self.pairing, _PAIRINGS)
         _check_choice("bound", self.bound, ("hard", "soft"))
 
-    def init_state(self, n_pre: int, n_post: int) -> PairTraces:
+    def init_state(self, n_pre: int, n_post: int, synapse_shape=()) -> PairTraces:
         dtype = jnp.result_type(float)
         return PairTraces(jnp.zeros(n_pre, dtype), jnp.zeros(n_post, dtype))
 
@@ -158,7 +158,7 @@ class TripletSTDP(AbstractPlasticityRule):
         }[pairing]
         return cls(**{**fitted, "tau_plus": 16.8, "tau_minus": 33.7, "pairing": pairing, **overrides})
 
-    def init_state(self, n_pre: int, n_post: int) -> TripletTraces:
+    def init_state(self, n_pre: int, n_post: int, synapse_shape=()) -> TripletTraces:
         dtype = jnp.result_type(float)
         return TripletTraces(
             jnp.zeros(n_pre, dtype),
