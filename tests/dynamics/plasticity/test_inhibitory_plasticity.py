@@ -1,0 +1,95 @@
+"""Inhibitory STDP (Vogels et al. 2011): the symmetric pairing window and the presynaptic
+depression against their closed forms, and the paper's homeostasis: a neuron's inhibition
+settles where it fires at the target rate, from too much and from too little inhibition."""
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import brainsim as bs
+from brainsim.dynamics.plasticity.inhibitory import InhibitorySTDP
+
+DT = 0.1
+
+
+def _pairing_run(rule, pre_steps, post_steps, n_steps, weight=0.5, delay=2):
+    """Column `c`: one presynaptic spike arriving at `pre_steps[c]` (or none if negative),
+    one postsynaptic spike forced at `post_steps[c]` (or none if negative)."""
+    k = len(pre_steps)
+    pre = np.zeros((n_steps, k), np.float32)
+    kick = np.zeros((n_steps, k), np.float32)
+    for c, (i, j) in enumerate(zip(pre_steps, post_steps, strict=True)):
+        if i >= 0:
+            pre[i - delay, c] = 1.0  # emitted `delay` steps before it arrives
+        if j >= 0:
+            kick[j, c] = 1e5  # pA: crosses threshold within the step
+    network = bs.Network(
+        [bs.Population("pre", k, bs.SpikeSource()), bs.Population("post", k, bs.LIF(t_ref=500.0))],
+        [
+            bs.Projection(
+                "pre",
+                "post",
+                bs.OneToOne(weight=weight),
+                bs.ExponentialSynapse(tau=10.0),
+                bs.COBA(-80.0),
+                delay_steps=delay,
+                plasticity=rule,
+            )
+        ],
+        [bs.StreamedCurrent("post", "kick")],
+    )
+    inputs = {"pre": jnp.asarray(pre), "kick": jnp.asarray(kick)}
+    result = bs.run(network, n_steps * DT, DT, key=jr.key(0), inputs=inputs)
+    post = np.asarray(result.outputs["post"])
+    np.testing.assert_array_equal(post, kick > 0)  # the kicks, and only they, fire the neurons
+    return np.asarray(result.final_state.projections["pre->post"].weights).ravel() - weight
+
+
+def test_pairing_window_is_symmetric_and_a_lone_presynaptic_spike_depresses_by_eta_alpha():
+    eta, tau, rho_0 = 0.01, 20.0, 5.0
+    rule = InhibitorySTDP(eta=eta, rho_0=rho_0, tau=tau)
+    alpha = 2 * rho_0 * 1e-3 * tau
+    assert rule.alpha == pytest.approx(alpha) and alpha == pytest.approx(0.2)
+    post_step, n_steps = 700, 1400
+    lags = np.arange(-500, 501, 25)  # steps: t_post - t_arrival
+    pre_steps = np.concatenate([post_step - lags, [300]])
+    post_steps = np.concatenate([np.full(len(lags), post_step), [-1]])  # the last column: no post spike
+    dw = _pairing_run(rule, pre_steps, post_steps, n_steps)
+    window = eta * np.exp(-np.abs(lags * DT) / tau)
+    np.testing.assert_allclose(dw[:-1] + eta * alpha, window, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(dw[-1], -eta * alpha, rtol=1e-5)
+    # symmetric: +lag and -lag give the same change (the window alone, not STDP's antisymmetry)
+    np.testing.assert_allclose(dw[: len(lags) // 2], dw[len(lags) // 2 + 1 : -1][::-1], rtol=1e-4)
+    assert dw[len(lags) // 2] == pytest.approx(eta * (1 - alpha), rel=1e-5)  # coincident pair
+
+
+def test_weights_never_go_below_w_min():
+    rule = InhibitorySTDP(eta=0.3, rho_0=10.0, tau=20.0, w_min=0.0)  # eta * alpha = 0.12 per spike
+    n_steps = 400
+    pre_steps = [50, 100, 150, 200, 250]
+    # five lone presynaptic spikes on one synapse each would remove 0.6 nS from 0.5 nS
+    k = 1
+    pre = np.zeros((n_steps, k), np.float32)
+    pre[np.asarray(pre_steps) - 1, 0] = 1.0
+    network = bs.Network(
+        [bs.Population("pre", k, bs.SpikeSource()), bs.Population("post", k, bs.LIF())],
+        [
+            bs.Projection(
+                "pre", "post", bs.OneToOne(0.5), bs.ExponentialSynapse(), bs.COBA(-80.0), plasticity=rule
+            )
+        ],
+    )
+    result = bs.run(network, n_steps * DT, DT, key=jr.key(0), inputs={"pre": jnp.asarray(pre)})
+    assert float(result.final_state.projections["pre->post"].weights.ravel()[0]) == 0.0
+
+
+def test_bad_parameters_are_refused_naming_the_argument():
+    with pytest.raises(ValueError, match="`tau`"):
+        InhibitorySTDP(tau=-20.0)
+    with pytest.raises(ValueError, match="`rho_0`"):
+        InhibitorySTDP(rho_0=-1.0)
+    with pytest.raises(ValueError, match="`eta`"):
+        InhibitorySTDP(eta=-1e-3)
+    with pytest.raises(ValueError, match="`w_min`"):
+        InhibitorySTDP(w_min=2.0, w_max=1.0)
