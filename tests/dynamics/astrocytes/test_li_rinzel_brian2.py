@@ -16,7 +16,7 @@ import brainsim as bs
 from brainsim.dynamics.astrocytes import LiRinzel
 
 # fmt: off
-BRIAN2_SECONDS = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 20, 25, 30, 35, 40, 45, 50, 55])
+BRIAN2_SECONDS = np.r_[np.arange(0, 15), np.arange(15, 60, 5)]  # 0, 1, ..., 14, 15, 20, ..., 55 s
 BRIAN2_C = np.array([
     [
         0.0100000000, 0.0523149761, 0.0525216869, 0.0526157454, 0.0527237222, 0.0528398919,
