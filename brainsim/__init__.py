@@ -65,11 +65,11 @@ from .dynamics import (
     NormalizedSuperSpike as NormalizedSuperSpike,
     PairSTDP as PairSTDP,
     PairTraces as PairTraces,
-    RewardModulatedSTDP as RewardModulatedSTDP,
-    RewardModulatedTraces as RewardModulatedTraces,
     PoissonInput as PoissonInput,
     RateState as RateState,
     RateUnit as RateUnit,
+    RewardModulatedSTDP as RewardModulatedSTDP,
+    RewardModulatedTraces as RewardModulatedTraces,
     Sigmoid as Sigmoid,
     SpikeSource as SpikeSource,
     SpikeTimes as SpikeTimes,
@@ -124,6 +124,12 @@ from .ops import (
 from .result import SimulationResult as SimulationResult, SpikeRecord as SpikeRecord
 from .run import RunResult as RunResult, run as run
 from .simulate import NonFiniteStateError as NonFiniteStateError, simulate as simulate
+from .sweep import (
+    SweepError as SweepError,
+    SweepResult as SweepResult,
+    point_key as point_key,
+    sweep as sweep,
+)
 
 # The public API: every name below is documented in docs/api/ (tests/test_docs.py checks it).
 __all__ = [
@@ -217,6 +223,10 @@ __all__ = [
     "SpikeSource",
     "SpikeTimes",
     "StateMonitor",
+    "sweep",
+    "SweepError",
+    "SweepResult",
+    "point_key",
     "RewardModulatedSTDP",
     "RewardModulatedTraces",
     "AbstractModulation",

@@ -23,6 +23,7 @@ import jax.tree_util as jtu
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._bounded_jit import BoundedJit
 from ._validation import require_positive_int
 from .fused import FusedPlan, fused_plan, run_fused_chunk
 from .io._directory import check_directory
@@ -289,7 +290,12 @@ def _first_fused_chunk(network, key, data, dt, length, spike_pops, plan: FusedPl
     return _fused_chunk(network, state, key, data, dt, length, spike_pops, plan)
 
 
-_JITTED = {f: eqx.filter_jit(f) for f in (_chunk, _first_chunk, _fused_chunk, _first_fused_chunk)}
+_COMPILED_KEPT = 4
+"""Programs kept per chunk function (`BoundedJit`): calls alternating between a few networks
+reuse them; more distinct shapes recompile instead of accumulating."""
+_JITTED = {
+    f: BoundedJit(f, _COMPILED_KEPT) for f in (_chunk, _first_chunk, _fused_chunk, _first_fused_chunk)
+}
 
 
 def _choose_engine(engine, network, monitors, spike_pops, initial_state, key, data):
