@@ -93,3 +93,45 @@ def test_bad_parameters_are_refused_naming_the_argument():
         InhibitorySTDP(eta=-1e-3)
     with pytest.raises(ValueError, match="`w_min`"):
         InhibitorySTDP(w_min=2.0, w_max=1.0)
+
+
+def test_inhibition_brings_the_rate_to_rho_0_from_too_much_and_too_little_inhibition():
+    """The paper's homeostasis (Vogels et al. 2011, Fig. 1): LIF neurons under Poisson excitation
+    (400 sources at 20 Hz, COBA at 0 mV) and plastic inhibition (200 sources at 10 Hz, COBA at
+    -80 mV). Without inhibition they fire at ~30 Hz; with 2 nS per inhibitory synapse they are
+    silent. Both settle at rho_0 = 5 Hz within ~1 s (eta is large so that this takes seconds)."""
+    dt, duration, rho_0 = 0.5, 3000.0, 5.0
+    n_e, n_i, n_post = 400, 200, 20
+    n_steps = int(duration / dt)
+    rng = np.random.default_rng(0)
+    excitation = (rng.random((n_steps, n_e)) < 20.0 * 1e-3 * dt).astype(np.float32)
+    inhibition = (rng.random((n_steps, n_i)) < 10.0 * 1e-3 * dt).astype(np.float32)
+    rule = InhibitorySTDP(eta=0.5, rho_0=rho_0, tau=20.0, w_max=20.0)
+    populations = [bs.Population("E", n_e, bs.SpikeSource()), bs.Population("I", n_i, bs.SpikeSource())]
+    projections = []
+    for name, w0 in (("weak", 0.0), ("strong", 2.0)):
+        populations.append(bs.Population(name, n_post, bs.LIF()))
+        projections += [
+            bs.Projection(
+                "E", name, bs.FixedProbability(0.25, weight=1.0), bs.ExponentialSynapse(tau=5.0), bs.COBA(0.0)
+            ),
+            bs.Projection(
+                "I", name, bs.AllToAll(w0), bs.ExponentialSynapse(tau=10.0), bs.COBA(-80.0), plasticity=rule
+            ),
+        ]
+    network = bs.Network(populations, projections, key=jr.key(2))
+    inputs = {"E": jnp.asarray(excitation), "I": jnp.asarray(inhibition)}
+    result = bs.run(network, duration, dt, key=jr.key(1), inputs=inputs, record=("weak", "strong"))
+
+    def rate(name, start, stop):  # Hz, population mean over [start, stop) ms
+        spikes = np.asarray(result.outputs[name])[int(start / dt) : int(stop / dt)]
+        return spikes.mean() / (dt * 1e-3)
+
+    assert rate("weak", 0.0, 250.0) > 3 * rho_0  # too little inhibition: fires too fast
+    assert rate("strong", 0.0, 250.0) < 0.2 * rho_0  # too much: (nearly) silent
+    for name in ("weak", "strong"):
+        assert abs(rate(name, 1500.0, 3000.0) - rho_0) < 0.3 * rho_0, (name, rate(name, 1500.0, 3000.0))
+    w_weak = float(jnp.mean(result.final_state.projections["I->weak"].weights))
+    w_strong = float(jnp.mean(result.final_state.projections["I->strong"].weights))
+    assert 0.3 < w_weak < 2.0 and 0.3 < w_strong < 2.0  # grew from 0, shrank from 2 nS
+    assert abs(w_weak - w_strong) < 0.3 * max(w_weak, w_strong)  # the same balance from both sides
