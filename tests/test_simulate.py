@@ -113,3 +113,18 @@ def test_simulate_under_a_transformation_points_to_run():
     net = _single_lif(300.0)
     with pytest.raises(TypeError, match=r"bs.run"):
         jax.jit(lambda n: bs.simulate(n, 5.0, 0.1, key=jr.key(0)))(net)
+
+
+def test_compiled_programs_stay_bounded_across_networks_of_changing_shapes():
+    """A loop over networks of different sizes keeps at most `_COMPILED_KEPT` programs per
+    chunk function (eqx.filter_jit would keep one per shape forever)."""
+    import importlib
+
+    simulate_module = importlib.import_module("brainsim.simulate")  # `bs.simulate` is the function
+
+    for n in range(20, 20 + 7 * 5, 5):
+        network = bs.Network([bs.Population("A", n, bs.LIF())], inputs=[bs.ConstantCurrent("A", 300.0)])
+        bs.simulate(network, 1.0, 0.1, key=jr.key(0), engine="generic", progress=False)
+    for fn in simulate_module._JITTED.values():
+        assert len(fn.programs) <= simulate_module._COMPILED_KEPT
+    assert any(len(fn.programs) == simulate_module._COMPILED_KEPT for fn in simulate_module._JITTED.values())
