@@ -35,11 +35,13 @@ _UNDERSTOOD = {
 
 
 def _require_understood(component, where: str) -> None:
-    """`ValueError` naming `where` and the field if `component` sets a field NIR export ignores."""
+    """`ValueError` naming `where` and the field if `component` sets a field NIR export ignores
+    (`None`, `False` and an empty tuple are unset)."""
     understood = _UNDERSTOOD[type(component)]
     for field in dataclasses.fields(component):
         value = getattr(component, field.name)
-        if field.name not in understood and value is not None and value is not False:
+        inert = value is None or value is False or (isinstance(value, tuple) and not value)
+        if field.name not in understood and not inert:
             raise ValueError(
                 f"{where}: `{field.name}` of {type(component).__name__} has no NIR counterpart; "
                 "export it without that option."
@@ -88,6 +90,8 @@ def _synapse_time_constant(name: str, incoming: list[Projection], n: int) -> np.
 def _neuron_node(pop, tau_syn, dt: float):
     """`(node, membrane time constant in ms or inf)` for a neuron population."""
     n, model, where = pop.n, pop.neuron, f"population `{pop.name}`"
+    if pop.every != 1:
+        raise ValueError(f"{where}: a slow clock (`every={pop.every}`) has no NIR counterpart.")
     if type(model) in _UNDERSTOOD:
         _require_understood(model, where)
     if isinstance(model, LIF):

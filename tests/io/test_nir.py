@@ -727,3 +727,27 @@ def test_scale_node_is_a_diagonal_weight_and_input_kind_names_inputs():
     np.testing.assert_allclose(np.asarray(bs.ops.to_dense(proj.connectivity)), np.diag([2.0, 3.0]))
     with pytest.raises(ValueError, match=r"`input_kind` names \['nope'\], which are not Input nodes"):
         bnir.from_nir(graph, dt=0.1, input_kind={"nope": "values"})
+
+
+def test_export_refuses_plasticity_modulation_and_slow_clocks_but_not_their_absence():
+    """Engine features NIR has no node for are refused by name; a network without them (an
+    empty `modulations`, `every=1`) exports."""
+    base = _handmade_network()
+    bnir.to_nir(base, dt=0.1)
+    pop = base.populations[1]
+    slow = bs.Network(
+        [base.populations[0], bs.Population(pop.name, pop.n, pop.neuron, every=2), *base.populations[2:]],
+        base.projections,
+        base.inputs,
+    )
+    with pytest.raises(ValueError, match=rf"population `{pop.name}`: a slow clock"):
+        bnir.to_nir(slow, dt=0.1)
+    proj = base.projections[0]
+    plastic = bs.Network(
+        base.populations,
+        [eqx.tree_at(lambda p: p.short_term, proj, bs.TsodyksMarkram(), is_leaf=lambda x: x is None),
+         *base.projections[1:]],
+        base.inputs,
+    )
+    with pytest.raises(ValueError, match="`short_term` of Projection has no NIR counterpart"):
+        bnir.to_nir(plastic, dt=0.1)

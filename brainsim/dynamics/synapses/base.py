@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 import equinox as eqx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..._custom_types import TimeLike
+from ..._custom_types import Parameter, TimeLike
 from ..._validation import require_parameter
 from ..base import AbstractLinearInState, exponential_euler_step
 from ..synaptic_input import SynapticInput
@@ -75,7 +75,7 @@ class COBA(AbstractOutput):
     Vogels-Abbott benchmark).
     """
 
-    e_rev: float | Float[Array, " n"]
+    e_rev: Parameter
 
     def __check_init__(self):
         require_parameter("e_rev", self.e_rev, "mV")
