@@ -1,5 +1,11 @@
 """Connectivity rules (`FixedProbability`, `FixedInDegree`, ...) building `brainsim.ops` formats."""
 
+from .astrocytes import (
+    AstrocyteDomains as AstrocyteDomains,
+    Tripartite as Tripartite,
+    grid_neighbours as grid_neighbours,
+    ring_neighbours as ring_neighbours,
+)
 from .builders import (
     AbstractConnectivityRule as AbstractConnectivityRule,
     AllToAll as AllToAll,

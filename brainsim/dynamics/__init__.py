@@ -1,5 +1,14 @@
 """Neurons, synapses, surrogate spike functions and inputs: equinox modules, parameters only."""
 
+from .astrocytes import (
+    GapJunctions as GapJunctions,
+    GliotransmitterRelease as GliotransmitterRelease,
+    GliotransmitterReleaseState as GliotransmitterReleaseState,
+    LiRinzel as LiRinzel,
+    LiRinzelState as LiRinzelState,
+    PresynapticReceptors as PresynapticReceptors,
+    PresynapticReceptorsState as PresynapticReceptorsState,
+)
 from .base import (
     AbstractDynamics as AbstractDynamics,
     AbstractLinearInState as AbstractLinearInState,
