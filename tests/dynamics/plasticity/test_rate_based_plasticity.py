@@ -164,3 +164,30 @@ def test_bad_parameters_are_refused_naming_the_argument():
     with pytest.raises(ValueError, match="`clock`"):
         Oja(clock=0)
     assert not Oja.event_driven and Oja().clock_steps() == 1 and Hebbian(clock=7).clock_steps() == 7
+
+
+def test_a_learning_rate_modulation_scales_the_clock_update_per_postsynaptic_neuron():
+    """`ScaleLearningRate` with a domain: unit 0 learns at 2.5x, unit 1 is gated off."""
+    dt, n_steps, eta, x = 1.0, 200, 1e-3, 2.0
+    rule = Hebbian(eta=eta, w_min=0.0, w_max=10.0)
+    pre, post = np.array([0, 0]), np.array([0, 1])
+    network = bs.Network(
+        [
+            bs.Population("x", 1, bs.ValueSource()),
+            bs.Population("y", 2, LinearUnit()),
+            bs.Population("m", 2, bs.ValueSource()),
+        ],
+        [
+            bs.Projection(
+                "x", "y", bs.FromArrays(pre, post, 0.1), bs.InstantaneousSynapse(), bs.CUBA(), plasticity=rule
+            )
+        ],
+        modulations=[bs.ScaleLearningRate("m", "x->y", domain=[0, 1])],
+    )
+    inputs = {
+        "x": jnp.full((n_steps, 1), x, jnp.float32),
+        "m": jnp.tile(jnp.array([[2.5, 0.0]], jnp.float32), (n_steps, 1)),
+    }
+    result = bs.run(network, n_steps * dt, dt, key=jr.key(0), inputs=inputs)
+    w = np.asarray(result.final_state.projections["x->y"].weights)
+    np.testing.assert_allclose(w, [0.1 * (1 + 2.5 * eta * x * x * dt) ** (n_steps - 1), 0.1], rtol=2e-4)
