@@ -80,4 +80,3 @@ class InhibitorySTDP(AbstractPlasticityRule):
 
     def count_post(self, state, spikes):
         return PairTraces(state.pre, state.post + spikes.astype(state.post.dtype))
-

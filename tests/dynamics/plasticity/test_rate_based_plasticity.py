@@ -25,7 +25,9 @@ class LinearUnit(bs.AbstractValueNeuron, bs.AbstractLinearInState):
     def linear_coefficients(self, t, y, args):
         drive = as_synaptic_input(args)
         a = jnp.full_like(y.r, -1.0 / self.tau)
-        return bs.RateState(r=a), bs.RateState(r=jnp.broadcast_to(drive.current_at_zero, y.r.shape) / self.tau)
+        return bs.RateState(r=a), bs.RateState(
+            r=jnp.broadcast_to(drive.current_at_zero, y.r.shape) / self.tau
+        )
 
     def value(self, y):
         return y.r
@@ -41,7 +43,9 @@ def _readout(rule, n_in, weights, n_out=1):
             bs.Projection(
                 "x",
                 "y",
-                bs.FromArrays(pre.ravel(), post.ravel(), jnp.asarray(np.ravel(weights), jnp.result_type(float))),
+                bs.FromArrays(
+                    pre.ravel(), post.ravel(), jnp.asarray(np.ravel(weights), jnp.result_type(float))
+                ),
                 bs.InstantaneousSynapse(),
                 bs.CUBA(),
                 plasticity=rule,
@@ -84,7 +88,9 @@ def test_oja_rule_extracts_the_first_principal_component():
     samples = rng.multivariate_normal(np.zeros(n_in), covariance, size=n_steps).astype(np.float32)
     w0 = rng.normal(scale=0.3, size=(n_in, n_out))
     rule = Oja(eta=1e-3, clock=1)
-    result = bs.run(_readout(rule, n_in, w0, n_out), n_steps * dt, dt, key=jr.key(0), inputs={"x": jnp.asarray(samples)})
+    result = bs.run(
+        _readout(rule, n_in, w0, n_out), n_steps * dt, dt, key=jr.key(0), inputs={"x": jnp.asarray(samples)}
+    )
     w = _final_weights(result, n_in, n_out)
     leading = np.linalg.eigh(covariance)[1][:, -1]
     norms = np.linalg.norm(w, axis=0)
@@ -137,7 +143,12 @@ def test_gradient_of_final_weights_matches_finite_differences():
 
     def loss(eta):
         result = bs.run(
-            _readout(Oja(eta=eta), n_in, w0, n_out), float(n_steps), 1.0, key=jr.key(0), inputs=inputs, record=False
+            _readout(Oja(eta=eta), n_in, w0, n_out),
+            float(n_steps),
+            1.0,
+            key=jr.key(0),
+            inputs=inputs,
+            record=False,
         )
         w = result.final_state.projections["x->y"].weights
         return jnp.sum(w * jnp.arange(1.0, 1.0 + w.size, dtype=w.dtype))
