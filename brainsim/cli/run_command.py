@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 from .. import SimulationResult, analysis, simulate
-from ..io.results import save_result
+from ..io import save_result
 from .build import build_network, keys
 from .config import Config
 
@@ -52,7 +52,7 @@ def run_config(config: Config, out: pathlib.Path, *, progress: bool = True) -> d
       timings (s), library versions, the files written and the full config with defaults;
     - `result.npz`: the whole `SimulationResult` (spikes of the populations in
       `simulation.record`, spike counts per step, rates, final state), written by
-      `bs.io.results.save_result` and read back by `load_result`;
+      `bs.io.save_result` and read back by `load_result`;
     - the plots of `output.plots` (`summary.png`, `raster.png`, `rates.png`).
 
     **Returns:** the summary dict (as written).

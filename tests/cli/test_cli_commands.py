@@ -13,7 +13,7 @@ import pytest
 
 import brainsim as bs
 from brainsim.cli import main, parser
-from brainsim.io.results import load_result
+from brainsim.io import load_result
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COBA = ROOT / "configs" / "coba.toml"
