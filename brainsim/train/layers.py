@@ -1,0 +1,332 @@
+r"""Spiking layers for machine-learning-style models, stepped over time with the simulator's own
+neuron, synapse and surrogate code.
+
+A layer maps a sequence `x` of shape `(T, batch, n_in)` (time first; `batch_first=True` takes
+`(batch, T, n_in)`) to `(T, batch, n_out)`. In step $t$ (of `dt` ms) a spiking layer does what
+a `Population` fed by `Projection`s does in `Network.step`, in the same order and with the same
+methods:
+
+$$d_t = x_t W_\mathrm{in} + s_{t-1} W_\mathrm{rec}, \quad g \leftarrow \mathrm{on\_events}(g, d_t),
+\quad y \leftarrow \mathrm{ExpEuler}(y; \mathrm{output}(g)), \quad s_t = H(v - V_\theta), \quad
+y \leftarrow \mathrm{reset}(y, s_t), \quad g \leftarrow \mathrm{advance}(g),$$
+
+with the model's `linear_coefficients` and exponential Euler (`ExponentialEuler`), `spike` (its
+surrogate in the backward pass) and `reset` (detached, as in the simulator). Weights are in the
+synapse's unit (pA for `CUBA`, nS for `COBA`) per unit of input.
+
+**Fast path.** Nothing but the recurrence needs the time loop: the input projection of all steps,
+$X W_\mathrm{in}$ with $X$ of shape `(T * batch, n_in)`, is one matrix product before the scan
+(and its weight gradient one product after it), so the scan carries only the `(batch, n_out)`
+state and the recurrent product.
+
+**Delay convention.** The recurrent input of step $t$ is the layer's spikes of step $t - 1$:
+a recurrent `Projection` with `delay_steps=1`. Input rows act in the step they are given (no
+delay); a `Network`'s `SpikeSource` projection delivers row $t$ in step $t + 1$ (its
+`delay_steps=1`), so a layer fed the input shifted by one step (a zero row first) emits the
+same spikes as that `Network`.
+"""
+
+import abc
+import functools as ft
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..dynamics.base import exponential_euler_step, exponential_euler_update
+from ..dynamics.neurons.alif import ALIF, ALIFState
+from ..dynamics.neurons.base import AbstractSpikingNeuron
+from ..dynamics.neurons.lif import LIF, LIFState
+from ..dynamics.synapses.base import CUBA, AbstractOutput, AbstractSynapse
+from ..dynamics.synapses.instantaneous import InstantaneousSynapse
+from ..dynamics.synaptic_input import SynapticInput
+from .bptt import checkpointed_scan
+
+Sequence = Float[Array, "time batch features"]
+
+
+def check_sequence(x, n_in: int, batch_first: bool, who: str) -> Array:
+    """`x` as a time-first float array `(T, batch, n_in)`; clear errors before any compilation."""
+    if not isinstance(x, jax.Array | np.ndarray):
+        x = np.asarray(x)
+    if x.ndim != 3:
+        layout = "(batch, T, n_in)" if batch_first else "(T, batch, n_in)"
+        raise ValueError(f"{who}: input must have shape {layout}; got shape {tuple(x.shape)}.")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(
+            f"{who}: input must be floating point (0/1 spikes or values); got dtype {x.dtype}. "
+            "Convert it, e.g. `x.astype(jnp.float32)`."
+        )
+    if batch_first:
+        x = jnp.swapaxes(x, 0, 1)
+    n_steps, batch, features = x.shape
+    if features != n_in:
+        raise ValueError(f"{who}: input has {features} features on its last axis; the layer takes `n_in` = {n_in}.")
+    if n_steps == 0:
+        raise ValueError(f"{who}: the time axis is empty (T = 0).")
+    if batch == 0:
+        raise ValueError(f"{who}: the batch is empty (batch = 0).")
+    return jnp.asarray(x)
+
+
+@ft.singledispatch
+def rest_state(neuron, n: int, dtype):
+    """The state of `n` neurons of `neuron` at rest, from which a layer starts each sequence."""
+    raise TypeError(
+        f"no rest state for {type(neuron).__name__}; register one with "
+        "`brainsim.train.layers.rest_state.register`."
+    )
+
+
+@rest_state.register
+def _(neuron: LIF, n: int, dtype) -> LIFState:
+    return LIFState(v=jnp.full(n, neuron.e_leak, dtype), refractory=jnp.zeros(n, dtype))
+
+
+@rest_state.register
+def _(neuron: ALIF, n: int, dtype) -> ALIFState:
+    zeros = jnp.zeros(n, dtype)
+    return ALIFState(v=jnp.full(n, neuron.e_leak, dtype), adaptation=zeros, refractory=zeros)
+
+
+def _batched(tree, batch: int):
+    return jtu.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape), tree)
+
+
+def _project(x: Sequence, weights: Float[Array, "n_in n_out"]) -> Sequence:
+    """All steps' input projection as one `(T * batch, n_in) @ (n_in, n_out)` product."""
+    n_steps, batch, n_in = x.shape
+    return (x.reshape(n_steps * batch, n_in) @ weights).reshape(n_steps, batch, weights.shape[1])
+
+
+class AbstractLayer(eqx.Module):
+    """A layer of a sequence model: `(T, batch, n_in) -> (T, batch, n_out)`."""
+
+    n_in: eqx.AbstractVar[int]
+    n_out: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def forward(self, x: Sequence) -> Sequence:
+        """The layer on a time-first, already checked float sequence."""
+
+    def __call__(self, x: Float[Array, "a b n_in"], *, batch_first: bool = False) -> Float[Array, "a b n_out"]:
+        """Outputs for the sequence `x`: `(T, batch, n_in)` (or `(batch, T, n_in)` with
+        `batch_first`) to the same layout with `n_out` features."""
+        y = self.forward(check_sequence(x, self.n_in, batch_first, type(self).__name__))
+        return jnp.swapaxes(y, 0, 1) if batch_first else y
+
+
+class RecurrentSpikingLayer(AbstractLayer):
+    r"""A population of spiking neurons driven through synapses by its input and, optionally,
+    by its own spikes of the previous step (see the module docstring for the step).
+
+    **Fields:**
+    - `weights`: input weights $W_\mathrm{in}$, `(n_in, n_out)`, in the synapse's unit (pA with
+      the default `CUBA` output) per unit of input.
+    - `recurrent_weights`: $W_\mathrm{rec}$, `(n_out, n_out)` (pA per spike), or `None` for a
+      feed-forward layer (`SpikingLayer` builds one).
+    - `neuron`: a spiking model linear in its state (`bs.LIF`, `bs.ALIF`, ...), default `LIF`.
+    - `synapse`: `bs.InstantaneousSynapse()` (default: a current for one step) or a linear
+      synapse (`bs.ExponentialSynapse(tau=5.0)`).
+    - `output`: `bs.CUBA()` (default) or `bs.COBA(e_rev=...)`.
+    - `dt`: step, ms; > 0 (default 1 ms).
+    - `checkpoint_every`: chunk length of checkpointed BPTT (steps), or `None` for plain BPTT
+      (see `brainsim.train.bptt`).
+    """
+
+    weights: Float[Array, "n_in n_out"]
+    recurrent_weights: Float[Array, "n_out n_out"] | None
+    neuron: AbstractSpikingNeuron = LIF()
+    synapse: AbstractSynapse = InstantaneousSynapse()
+    output: AbstractOutput = CUBA()
+    dt: float = eqx.field(static=True, default=1.0)
+    checkpoint_every: int | None = eqx.field(static=True, default=None)
+
+    @property
+    def n_in(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.weights.shape[1]
+
+    def __check_init__(self):
+        if jnp.ndim(self.weights) != 2:
+            raise ValueError(f"`weights` must have shape (n_in, n_out); got {jnp.shape(self.weights)}.")
+        n_out = self.weights.shape[1]
+        if self.recurrent_weights is not None and jnp.shape(self.recurrent_weights) != (n_out, n_out):
+            raise ValueError(
+                f"`recurrent_weights` must have shape ({n_out}, {n_out}); got {jnp.shape(self.recurrent_weights)}."
+            )
+        if not self.dt > 0:
+            raise ValueError(f"`dt` must be > 0 ms; got {self.dt!r}.")
+
+    def initial_state(self, batch: int, dtype):
+        """`(neuron, synapse, spikes)` at rest for `batch` sequences, each leaf `(batch, n_out)`."""
+        neuron = _batched(rest_state(self.neuron, self.n_out, dtype), batch)
+        synapse = jtu.tree_map(lambda a: a.astype(dtype), _batched(self.synapse.init_state(self.n_out), batch))
+        return neuron, synapse, jnp.zeros((batch, self.n_out), dtype)
+
+    def step(self, state, drive: Float[Array, "batch n_out"], t):
+        """One step from `state` with the feed-forward drive `drive` (the input's projection):
+        `(state, spikes)`, spikes `(batch, n_out)`."""
+        neuron, synapse, spikes = state
+        if self.recurrent_weights is not None:
+            drive = drive + spikes @ self.recurrent_weights
+        synapse = self.synapse.on_events(synapse, drive)
+        value = self.synapse.value(synapse)
+        zero = jnp.zeros_like(value)
+        current = self.output.apply(SynapticInput(zero, zero), value)
+        neuron = exponential_euler_step(self.neuron, t, self.dt, neuron, current)
+        fired = self.neuron.spike(neuron)
+        neuron = self.neuron.reset(neuron, jax.lax.stop_gradient(fired))
+        synapse = self.synapse.advance(synapse, t, self.dt)
+        return (neuron, synapse, fired), fired
+
+    def forward(self, x: Sequence) -> Sequence:
+        n_steps, batch, _ = x.shape
+        drives = _project(x, self.weights)
+        times = jnp.arange(n_steps, dtype=x.dtype) * jnp.asarray(self.dt, x.dtype)
+
+        def body(state, inputs):
+            drive, t = inputs
+            return self.step(state, drive, t)
+
+        _, spikes = checkpointed_scan(
+            body, self.initial_state(batch, x.dtype), (drives, times), checkpoint_every=self.checkpoint_every
+        )
+        return spikes
+
+
+def _normal_weights(key, shape, scale: float, dtype) -> Array:
+    return jr.normal(key, shape, dtype) * (scale / math.sqrt(shape[0]))
+
+
+def SpikingLayer(
+    n_in: int,
+    n_out: int,
+    *,
+    key: PRNGKeyArray,
+    neuron: AbstractSpikingNeuron = LIF(),
+    synapse: AbstractSynapse = InstantaneousSynapse(),
+    output: AbstractOutput = CUBA(),
+    recurrent: bool = False,
+    weight_scale: float = 4000.0,
+    recurrent_scale: float | None = None,
+    dt: float = 1.0,
+    checkpoint_every: int | None = None,
+    dtype=None,
+) -> RecurrentSpikingLayer:
+    r"""A spiking layer with random weights: feed-forward, or recurrent with `recurrent=True`.
+
+    Weights are normal with standard deviation `weight_scale / sqrt(n_in)` (pA): the default,
+    4000 pA, is the current that charges the default `LIF` ($C_m$ = 200 pF) by its 20 mV from
+    rest to threshold in one 1-ms step. Recurrent weights use `recurrent_scale` (default
+    `weight_scale`) over `sqrt(n_out)`.
+
+    **Returns:** a `RecurrentSpikingLayer` (with `recurrent_weights=None` when feed-forward).
+    """
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    k_in, k_rec = jr.split(key)
+    weights = _normal_weights(k_in, (n_in, n_out), weight_scale, dtype)
+    rec = None
+    if recurrent:
+        scale = weight_scale if recurrent_scale is None else recurrent_scale
+        rec = _normal_weights(k_rec, (n_out, n_out), scale, dtype)
+    return RecurrentSpikingLayer(weights, rec, neuron, synapse, output, dt, checkpoint_every)
+
+
+class LeakyReadout(AbstractLayer):
+    r"""A non-spiking leaky integrator, the usual output layer of a spiking classifier:
+
+    $$\tau \frac{du}{dt} = -u + x_t W + b,$$
+
+    stepped exactly (exponential Euler, the simulator's `exponential_euler_update`) with the
+    input held over each step; `u` starts at 0. Outputs $u_t$ (arbitrary units: logits), shape
+    `(T, batch, n_out)`; a classifier reads e.g. `u.max(0)` or `u[-1]`.
+
+    **Fields:** `weights` `(n_in, n_out)`, `bias` `(n_out,)`, `tau` (ms, > 0, default 20),
+    `dt` (ms, > 0, default 1), `checkpoint_every` (as `RecurrentSpikingLayer`).
+    """
+
+    weights: Float[Array, "n_in n_out"]
+    bias: Float[Array, " n_out"]
+    tau: float = eqx.field(static=True, default=20.0)
+    dt: float = eqx.field(static=True, default=1.0)
+    checkpoint_every: int | None = eqx.field(static=True, default=None)
+
+    def __init__(self, n_in: int, n_out: int, *, key: PRNGKeyArray, tau: float = 20.0, dt: float = 1.0,
+                 checkpoint_every: int | None = None, dtype=None):
+        dtype = jnp.result_type(float) if dtype is None else dtype
+        self.weights = _normal_weights(key, (n_in, n_out), 1.0, dtype)
+        self.bias = jnp.zeros(n_out, dtype)
+        self.tau, self.dt, self.checkpoint_every = tau, dt, checkpoint_every
+
+    def __check_init__(self):
+        if not self.tau > 0:
+            raise ValueError(f"`tau` must be > 0 ms; got {self.tau!r}.")
+        if not self.dt > 0:
+            raise ValueError(f"`dt` must be > 0 ms; got {self.dt!r}.")
+
+    @property
+    def n_in(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.weights.shape[1]
+
+    def forward(self, x: Sequence) -> Sequence:
+        drives = _project(x, self.weights) + self.bias
+        a = jnp.asarray(-1.0 / self.tau, x.dtype)
+
+        def body(u, drive):
+            u = exponential_euler_update(a, u, drive / self.tau, self.dt)
+            return u, u
+
+        u0 = jnp.zeros(drives.shape[1:], x.dtype)
+        _, u = checkpointed_scan(body, u0, drives, checkpoint_every=self.checkpoint_every)
+        return u
+
+
+class Sequential(AbstractLayer):
+    """Layers applied in turn, each over the whole sequence (each hoists its own input
+    projection out of its own time loop). **Fields:** `layers`, a tuple of layers whose sizes
+    chain (`n_out` of one = `n_in` of the next)."""
+
+    layers: tuple[AbstractLayer, ...]
+
+    def __init__(self, layers):
+        self.layers = tuple(layers)
+
+    def __check_init__(self):
+        if not self.layers:
+            raise ValueError("`Sequential` needs at least one layer.")
+        for k, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:])):
+            if a.n_out != b.n_in:
+                raise ValueError(
+                    f"layer {k} has `n_out` = {a.n_out} but layer {k + 1} has `n_in` = {b.n_in}."
+                )
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    def forward(self, x: Sequence) -> Sequence:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+
+def stack(*layers: AbstractLayer) -> Sequential:
+    """`Sequential(layers)`: `stack(SpikingLayer(700, 256, ...), LeakyReadout(256, 20, ...))`."""
+    return Sequential(layers)
