@@ -133,12 +133,18 @@ def run(
         overflow_steps={name: jnp.sum(flags) for name, flags in overflow.items()},
         final_state=state,
     )
+    return error_if_not_finite(result, finite, "`run`", " (`simulate` reports the step)")
+
+
+def error_if_not_finite(result, finite: dict, during: str, hint: str = ""):
+    """`result`, raising under `jit` (`eqx.error_if`) if any population's `finite` flags are
+    false, naming the population."""
     for name, ok in finite.items():
         result = eqx.error_if(
             result,
             jnp.logical_not(jnp.all(ok)),
-            f"population `{name}`: state became NaN/Inf during `run`. Check parameters and input "
-            "currents, or reduce `dt` (`simulate` reports the step).",
+            f"population `{name}`: state became NaN/Inf during {during}. Check parameters and input "
+            f"currents, or reduce `dt`{hint}.",
         )
     return result
 

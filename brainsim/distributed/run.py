@@ -10,7 +10,6 @@ not depend on the number of devices or the partition.
 
 import functools as ft
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -25,7 +24,14 @@ from ..network import InputState, NetworkState, ProjectionState, advance_populat
 from ..network.history import read_history
 from ..network.step import all_finite
 from ..ops import Dense, event_matvec
-from ..run import RunResult, check_initial_state, check_key, check_populations, check_time
+from ..run import (
+    RunResult,
+    check_initial_state,
+    check_key,
+    check_populations,
+    check_time,
+    error_if_not_finite,
+)
 from ._compat import shard_map_function
 from .exchange import pack_spikes, unpack_spikes
 from .sharded import ShardedNetwork
@@ -89,14 +95,7 @@ def run_sharded(
         overflow_steps={name: jnp.sum(flags) for name, flags in overflow.items()},
         final_state=final_state,
     )
-    for name, ok in finite.items():
-        result = eqx.error_if(
-            result,
-            jnp.logical_not(jnp.all(ok)),
-            f"population `{name}`: state became NaN/Inf during `run_sharded`. Check parameters and "
-            "input currents, or reduce `dt`.",
-        )
-    return result
+    return error_if_not_finite(result, finite, "`run_sharded`")
 
 
 @ft.partial(jax.jit, static_argnames=("plan", "n_steps", "dt", "recorded"))

@@ -101,10 +101,7 @@ def update_rows(
         return _apply(flat, slots, touched, source, _slot_post(conn, slots), pre[source], delta, w_min, w_max)
 
     def exact(flat):
-        source, target, valid = all_slots(conn)
-        touched = valid & (pre[source] != 0)
-        slots = jnp.arange(flat.shape[0], dtype=jnp.int32)
-        return _apply(flat, slots, touched, source, target, pre[source], delta, w_min, w_max)
+        return _apply_to_all(conn, flat, lambda source, target: pre[source], delta, w_min, w_max)
 
     buffer = default_max_active(conn.n_pre) if isinstance(conn, Dense) else conn.max_active
     return smallest_fitting(pre, buffer, sparse, exact, flat).reshape(weights.shape)
@@ -136,14 +133,20 @@ def update_columns(
         return _apply(flat, slots, touched, _slot_pre(conn, slots), target, post[target], delta, w_min, w_max)
 
     def exact(flat):
-        source, target, valid = all_slots(conn)
-        touched = valid & (post[target] != 0)
-        slots = jnp.arange(flat.shape[0], dtype=jnp.int32)
-        return _apply(flat, slots, touched, source, target, post[target], delta, w_min, w_max)
+        return _apply_to_all(conn, flat, lambda source, target: post[target], delta, w_min, w_max)
 
     if index.slots.shape[0] == 0:
         return weights
     return smallest_fitting(post, index.max_active, sparse, exact, flat).reshape(weights.shape)
+
+
+def _apply_to_all(conn, flat, spike_of, delta, w_min, w_max):
+    """The exact path: every stored synapse whose triggering spike `spike_of(pre, post)` is
+    nonzero moves (O(synapses))."""
+    source, target, valid = all_slots(conn)
+    value = spike_of(source, target)
+    slots = jnp.arange(flat.shape[0], dtype=jnp.int32)
+    return _apply(flat, slots, valid & (value != 0), source, target, value, delta, w_min, w_max)
 
 
 def _apply(flat, slots, touched, source, target, value, delta, w_min, w_max):

@@ -72,10 +72,7 @@ class PairSTDP(AbstractPlasticityRule):
         return PairTraces(jnp.zeros(n_pre, dtype), jnp.zeros(n_post, dtype))
 
     def decay(self, state: PairTraces, dt: float) -> PairTraces:
-        return PairTraces(
-            state.pre * jnp.exp(-dt / jnp.asarray(self.tau_plus, state.pre.dtype)),
-            state.post * jnp.exp(-dt / jnp.asarray(self.tau_minus, state.post.dtype)),
-        )
+        return PairTraces(fade(state.pre, self.tau_plus, dt), fade(state.post, self.tau_minus, dt))
 
     def on_pre(self, state, w, pre, post):
         return -self.a_minus * state.post[post] * _depression_factor(self, w)
@@ -168,14 +165,11 @@ class TripletSTDP(AbstractPlasticityRule):
         )
 
     def decay(self, state: TripletTraces, dt: float) -> TripletTraces:
-        def fade(x, tau):
-            return x * jnp.exp(-dt / jnp.asarray(tau, x.dtype))
-
         return TripletTraces(
-            fade(state.r1, self.tau_plus),
-            fade(state.r2, self.tau_x),
-            fade(state.o1, self.tau_minus),
-            fade(state.o2, self.tau_y),
+            fade(state.r1, self.tau_plus, dt),
+            fade(state.r2, self.tau_x, dt),
+            fade(state.o1, self.tau_minus, dt),
+            fade(state.o2, self.tau_y, dt),
         )
 
     def on_pre(self, state, w, pre, post):
@@ -193,6 +187,11 @@ class TripletSTDP(AbstractPlasticityRule):
         return TripletTraces(
             state.r1, state.r2, _count(state.o1, spikes, self.pairing), _count(state.o2, spikes, self.pairing)
         )
+
+
+def fade(trace: Float[Array, " n"], tau, dt) -> Float[Array, " n"]:
+    r"""A trace one step later: $x\,e^{-\Delta t/\tau}$ (exact for $\tau \dot x = -x$)."""
+    return trace * jnp.exp(-dt / jnp.asarray(tau, trace.dtype))
 
 
 def _count(trace, spikes, pairing: str):

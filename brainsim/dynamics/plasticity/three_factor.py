@@ -9,7 +9,7 @@ from jaxtyping import Array, Float
 
 from ..._validation import require_positive_int
 from .base import AbstractPlasticityRule
-from .stdp import PairTraces, _check_amplitudes, _check_bounds, _check_time_constants
+from .stdp import _check_amplitudes, _check_bounds, _check_time_constants, fade
 
 
 class RewardModulatedTraces(eqx.Module):
@@ -75,12 +75,9 @@ class RewardModulatedSTDP(AbstractPlasticityRule):
         )
 
     def decay(self, state, dt):
-        pair = PairTraces(state.pre, state.post)
-        fade = PairTraces(
-            pair.pre * jnp.exp(-dt / jnp.asarray(self.tau_plus, pair.pre.dtype)),
-            pair.post * jnp.exp(-dt / jnp.asarray(self.tau_minus, pair.post.dtype)),
+        return RewardModulatedTraces(
+            fade(state.pre, self.tau_plus, dt), fade(state.post, self.tau_minus, dt), state.eligibility
         )
-        return RewardModulatedTraces(fade.pre, fade.post, state.eligibility)
 
     def on_pre(self, state, c, pre, post):
         return -self.a_minus * state.post[post]
