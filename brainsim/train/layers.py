@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..dynamics.base import exponential_euler_step, exponential_euler_update
 from ..dynamics.neurons.alif import ALIF, ALIFState
@@ -47,10 +47,11 @@ from ..dynamics.synapses.instantaneous import InstantaneousSynapse
 from ..dynamics.synaptic_input import SynapticInput
 from .bptt import checkpointed_scan
 
-Sequence = Float[Array, "time batch features"]
+SequenceIn = Float[Array, "time batch n_in"]
+SequenceOut = Float[Array, "time batch n_out"]
 
 
-def check_sequence(x, n_in: int, batch_first: bool, who: str) -> Array:
+def check_sequence(x, n_in: int, batch_first: bool, who: str) -> SequenceIn:
     """`x` as a time-first float array `(T, batch, n_in)`; clear errors before any compilation."""
     if not isinstance(x, jax.Array | np.ndarray):
         x = np.asarray(x)
@@ -98,7 +99,7 @@ def _batched(tree, batch: int):
     return jtu.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape), tree)
 
 
-def _project(x: Sequence, weights: Float[Array, "n_in n_out"]) -> Sequence:
+def _project(x: SequenceIn, weights: Float[Array, "n_in n_out"]) -> SequenceOut:
     """All steps' input projection as one `(T * batch, n_in) @ (n_in, n_out)` product."""
     n_steps, batch, n_in = x.shape
     return (x.reshape(n_steps * batch, n_in) @ weights).reshape(n_steps, batch, weights.shape[1])
@@ -111,10 +112,10 @@ class AbstractLayer(eqx.Module):
     n_out: eqx.AbstractVar[int]
 
     @abc.abstractmethod
-    def forward(self, x: Sequence) -> Sequence:
+    def forward(self, x: SequenceIn) -> SequenceOut:
         """The layer on a time-first, already checked float sequence."""
 
-    def __call__(self, x: Float[Array, "a b n_in"], *, batch_first: bool = False) -> Float[Array, "a b n_out"]:
+    def __call__(self, x: ArrayLike, *, batch_first: bool = False) -> Float[Array, "a b n_out"]:
         """Outputs for the sequence `x`: `(T, batch, n_in)` (or `(batch, T, n_in)` with
         `batch_first`) to the same layout with `n_out` features."""
         y = self.forward(check_sequence(x, self.n_in, batch_first, type(self).__name__))
@@ -140,7 +141,7 @@ class RecurrentSpikingLayer(AbstractLayer):
     """
 
     weights: Float[Array, "n_in n_out"]
-    recurrent_weights: Float[Array, "n_out n_out"] | None
+    recurrent_weights: Float[Array, "n_from n_to"] | None  # (n_out, n_out), checked below
     neuron: AbstractSpikingNeuron = LIF()
     synapse: AbstractSynapse = InstantaneousSynapse()
     output: AbstractOutput = CUBA()
@@ -172,23 +173,30 @@ class RecurrentSpikingLayer(AbstractLayer):
         synapse = jtu.tree_map(lambda a: a.astype(dtype), _batched(self.synapse.init_state(self.n_out), batch))
         return neuron, synapse, jnp.zeros((batch, self.n_out), dtype)
 
-    def step(self, state, drive: Float[Array, "batch n_out"], t):
-        """One step from `state` with the feed-forward drive `drive` (the input's projection):
-        `(state, spikes)`, spikes `(batch, n_out)`."""
-        neuron, synapse, spikes = state
-        if self.recurrent_weights is not None:
-            drive = drive + spikes @ self.recurrent_weights
+    def cell(self, neuron, synapse, drive: Float[Array, " n_out"], t):
+        """One step of one sequence's population (the `Network` step's phases 2-5 for it):
+        `(neuron, synapse, spikes)` after `drive` (summed weights, `(n_out,)`) arrives."""
         synapse = self.synapse.on_events(synapse, drive)
         value = self.synapse.value(synapse)
         zero = jnp.zeros_like(value)
         current = self.output.apply(SynapticInput(zero, zero), value)
         neuron = exponential_euler_step(self.neuron, t, self.dt, neuron, current)
         fired = self.neuron.spike(neuron)
+        # detached reset, as `Network.step` (see `brainsim.dynamics.surrogate`)
         neuron = self.neuron.reset(neuron, jax.lax.stop_gradient(fired))
         synapse = self.synapse.advance(synapse, t, self.dt)
+        return neuron, synapse, fired
+
+    def step(self, state, drive: Float[Array, "batch n_out"], t):
+        """One step of the batch from `state` with the feed-forward drive `drive` (this step's
+        input projection): `(state, spikes)`, spikes `(batch, n_out)`."""
+        neuron, synapse, spikes = state
+        if self.recurrent_weights is not None:
+            drive = drive + spikes @ self.recurrent_weights
+        neuron, synapse, fired = jax.vmap(self.cell, in_axes=(0, 0, 0, None))(neuron, synapse, drive, t)
         return (neuron, synapse, fired), fired
 
-    def forward(self, x: Sequence) -> Sequence:
+    def forward(self, x: SequenceIn) -> SequenceOut:
         n_steps, batch, _ = x.shape
         drives = _project(x, self.weights)
         times = jnp.arange(n_steps, dtype=x.dtype) * jnp.asarray(self.dt, x.dtype)
@@ -281,8 +289,8 @@ class LeakyReadout(AbstractLayer):
     def n_out(self) -> int:
         return self.weights.shape[1]
 
-    def forward(self, x: Sequence) -> Sequence:
-        drives = _project(x, self.weights) + self.bias
+    def forward(self, x: SequenceIn) -> SequenceOut:
+        drives = _project(x, self.weights) + self.bias[None, None, :]
         a = jnp.asarray(-1.0 / self.tau, x.dtype)
 
         def body(u, drive):
@@ -321,7 +329,7 @@ class Sequential(AbstractLayer):
     def n_out(self) -> int:
         return self.layers[-1].n_out
 
-    def forward(self, x: Sequence) -> Sequence:
+    def forward(self, x: SequenceIn) -> SequenceOut:
         for layer in self.layers:
             x = layer.forward(x)
         return x
