@@ -135,3 +135,52 @@ def test_inhibition_brings_the_rate_to_rho_0_from_too_much_and_too_little_inhibi
     w_strong = float(jnp.mean(result.final_state.projections["I->strong"].weights))
     assert 0.3 < w_weak < 2.0 and 0.3 < w_strong < 2.0  # grew from 0, shrank from 2 nS
     assert abs(w_weak - w_strong) < 0.3 * max(w_weak, w_strong)  # the same balance from both sides
+
+
+def test_gradient_of_final_weights_matches_finite_differences():
+    """Through the event-driven moves: d(loss)/d(eta, rho_0, tau) in float64 against central
+    differences, for pairings at both signs and a lone presynaptic spike."""
+    import equinox as eqx
+    import jax
+
+    lags = np.array([-40, -10, 5, 30])
+    post_step, n_steps = 300, 600
+    pre_steps = np.concatenate([post_step - lags, [200]])
+
+    def loss(eta, rho_0, tau):
+        rule = InhibitorySTDP(eta=eta, rho_0=rho_0, tau=tau, w_min=-10.0, w_max=10.0)
+        plastic = eqx.tree_at(lambda n: n.projections[0].plasticity, network, rule)
+        result = bs.run(plastic, n_steps * DT, DT, key=jr.key(0), inputs=inputs, record=False)
+        w = result.final_state.projections["pre->post"].weights.ravel()
+        return jnp.sum(w * jnp.arange(1.0, 6.0, dtype=w.dtype))
+
+    with jax.enable_x64(True):
+        network = bs.Network(  # built once, outside the traced function; the rule is swapped in
+            [bs.Population("pre", 5, bs.SpikeSource()), bs.Population("post", 5, bs.LIF(t_ref=500.0))],
+            [
+                bs.Projection(
+                    "pre",
+                    "post",
+                    bs.OneToOne(0.5),
+                    bs.ExponentialSynapse(),
+                    bs.COBA(-80.0),
+                    plasticity=InhibitorySTDP(),
+                )
+            ],
+            [bs.StreamedCurrent("post", "kick")],
+        )
+        pre = np.zeros((n_steps, 5))
+        pre[pre_steps - 1, np.arange(5)] = 1.0
+        kick = np.zeros((n_steps, 5))
+        kick[post_step, : len(lags)] = 1e5
+        inputs = {"pre": jnp.asarray(pre), "kick": jnp.asarray(kick)}
+        args = (jnp.float64(0.01), jnp.float64(5.0), jnp.float64(20.0))
+        grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(*args)
+        loss = jax.jit(loss)  # one compilation for the six evaluations
+        for i, g in enumerate(grads):
+            h = 1e-6 * max(1.0, float(args[i]))
+            up, down = list(args), list(args)
+            up[i], down[i] = args[i] + h, args[i] - h
+            fd = (loss(*up) - loss(*down)) / (2 * h)
+            np.testing.assert_allclose(float(g), float(fd), rtol=1e-6, atol=1e-12)
+            assert abs(float(g)) > 0
