@@ -51,6 +51,19 @@ class SynapticScaling(AbstractPlasticityRule):
     - `w_min`, `w_max`: weight bounds, `w_min <= w_max` (scaling never changes a weight's sign:
       a factor below 0 is clipped at `w_min`).
     - `clock`: steps between scalings, >= 1.
+
+    ??? cite "References"
+        ```bibtex
+        @article{turrigiano1998,
+          author = {Turrigiano, G. G. and Leslie, K. R. and Desai, N. S. and Rutherford, L. C.
+                    and Nelson, S. B.},
+          title = {Activity-dependent scaling of quantal amplitude in neocortical neurons},
+          journal = {Nature}, volume = {391}, pages = {892--896}, year = {1998}}
+        @article{vanrossum2000,
+          author = {van Rossum, M. C. W. and Bi, G. Q. and Turrigiano, G. G.},
+          title = {Stable Hebbian learning from spike timing-dependent plasticity},
+          journal = {J. Neurosci.}, volume = {20}, number = {23}, pages = {8812--8821}, year = {2000}}
+        ```
     """
 
     eta: Float[Array, ""] | float = 1e-5

@@ -32,14 +32,25 @@ class InhibitorySTDP(AbstractPlasticityRule):
 
     One pairing at any lag $\Delta t$ changes the weight by
     $\eta\, e^{-|\Delta t|/\tau} - \eta\alpha$ (the symmetric window, then the presynaptic
-    spike's $-\eta\alpha$); a presynaptic spike alone changes it by $-\eta\alpha$.
+    spike's $-\eta\alpha$); a presynaptic spike alone changes it by $-\eta\alpha$. NEST's
+    `vogels_sprekeler_synapse` is the same rule with `alpha` given directly.
 
     **Fields:**
-    - `eta`: learning rate, in the weight unit (nS), >= 0 (Vogels et al.: $10^{-4}$ of the
-      maximal conductance, i.e. $10^{-2}$ of the initial weight; larger values converge faster).
+    - `eta`: learning rate, in the weight unit (nS), >= 0 (Zenke's network version of the
+      paper, an example of Brian's, uses $10^{-2}$ with weights in units of 1 nS; larger
+      values converge faster and fluctuate more).
     - `rho_0`: target postsynaptic rate, Hz, >= 0 (Vogels et al.: 5 Hz).
     - `tau`: trace time constant $\tau_\mathrm{STDP}$, ms, > 0 (Vogels et al.: 20 ms).
     - `w_min`, `w_max`: weight bounds (nS), `w_min <= w_max`; default `[0, 100]`.
+
+    ??? cite "Reference"
+        ```bibtex
+        @article{vogels2011,
+          author = {Vogels, T. P. and Sprekeler, H. and Zenke, F. and Clopath, C. and Gerstner, W.},
+          title = {Inhibitory plasticity balances excitation and inhibition in sensory pathways
+                   and memory networks},
+          journal = {Science}, volume = {334}, number = {6062}, pages = {1569--1573}, year = {2011}}
+        ```
     """
 
     eta: Float[Array, ""] | float = 1e-3

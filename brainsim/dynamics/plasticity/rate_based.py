@@ -129,6 +129,14 @@ class Oja(_AbstractRateRule):
     - `tau_pre`, `tau_post`: `None` (latest value) or a time constant, ms, > 0 (filtered spike
       train, Hz).
     - `clock`: steps between updates, >= 1.
+
+    ??? cite "Reference"
+        ```bibtex
+        @article{oja1982,
+          author = {Oja, Erkki},
+          title = {Simplified neuron model as a principal component analyzer},
+          journal = {J. Math. Biol.}, volume = {15}, number = {3}, pages = {267--273}, year = {1982}}
+        ```
     """
 
     eta: Float[Array, ""] | float = 1e-3
