@@ -73,7 +73,7 @@ def poisson_spikes(
                 f"{concrete.max() * dt * 1e-3:.3g} > 1 per step; use a smaller `dt` or lower rates."
             )
     p = rates * jnp.float32(dt * 1e-3)
-    return (jr.uniform(key, (n_steps, *rates.shape)) < p).astype(jnp.float32)
+    return (jr.uniform(key, (n_steps, *rates.shape)) < p[None]).astype(jnp.float32)
 
 
 def latency_spikes(
@@ -112,7 +112,7 @@ def latency_spikes(
     t = jnp.float32(tau) * jnp.log(safe / (safe - jnp.float32(theta)))  # ms
     step = jnp.where(above, jnp.floor(t / jnp.float32(dt)), n_steps).astype(jnp.int32)
     grid = jnp.arange(n_steps, dtype=jnp.int32).reshape((n_steps,) + (1,) * x.ndim)
-    return (grid == step).astype(jnp.float32)
+    return (grid == step[None]).astype(jnp.float32)
 
 
 def digits_dataset(

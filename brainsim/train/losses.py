@@ -80,7 +80,7 @@ def check_labels(labels: Int[ArrayLike, " batch"], n_classes: int, batch: int | 
     return labels
 
 
-def _softmax_cross_entropy(logits: Float[Array, "batch k"], labels: Int[Array, " batch"]) -> Float[Array, ""]:
+def _softmax_cross_entropy(logits: Float[Array, "batch k"], labels: Int[Array, " m"]) -> Float[Array, ""]:
     labels = check_labels(labels, logits.shape[1], logits.shape[0])
     log_p = jax.nn.log_softmax(logits, axis=1)
     return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=1))
@@ -236,9 +236,11 @@ def rate_regularizer(
             f"`target_hz` must be a scalar, or (n,) = ({spikes.shape[2]},) with `per_neuron=True`; "
             f"got shape {target.shape}."
         )
-    rates = _rates_hz(spikes, dt)
+    rates = _rates_hz(spikes, dt)  # (batch, n)
     if not per_neuron:
         rates = jnp.mean(rates, axis=1)
+    elif target.ndim == 1:
+        target = target[None, :]
     return jnp.mean((rates - target) ** 2)
 
 

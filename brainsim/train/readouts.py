@@ -41,7 +41,8 @@ class LinearReadout(eqx.Module):
     bias: Float[Array, " k"]
 
     def __call__(self, states: Float[Array, "*batch d"]) -> Float[Array, "*batch k"]:
-        return states @ self.weights + self.bias
+        out = states @ self.weights
+        return out + jnp.reshape(self.bias, (1,) * (out.ndim - 1) + self.bias.shape)
 
 
 class LogisticReadout(eqx.Module):
@@ -58,7 +59,8 @@ class LogisticReadout(eqx.Module):
     bias: Float[Array, " k"]
 
     def __call__(self, states: Float[Array, "*batch d"]) -> Float[Array, "*batch k"]:
-        return states @ self.weights + self.bias
+        out = states @ self.weights
+        return out + jnp.reshape(self.bias, (1,) * (out.ndim - 1) + self.bias.shape)
 
     def predict(self, states: Float[Array, "*batch d"]) -> Int[Array, "*batch"]:
         """The most likely class of each state."""
