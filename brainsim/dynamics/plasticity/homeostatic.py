@@ -10,7 +10,7 @@ from jaxtyping import Array, Float
 
 from ..._validation import require_nonnegative, require_positive_int
 from .base import AbstractPlasticityRule
-from .stdp import _check_amplitudes, _check_bounds, _check_scalar, _check_time_constants
+from .stdp import _check_amplitudes, _check_bounds, _check_scalar, _check_time_constants, fade
 
 
 class ScalingTraces(eqx.Module):
@@ -91,7 +91,7 @@ class SynapticScaling(AbstractPlasticityRule):
         return ScalingTraces(jnp.full(n_post, self.r_target, dtype))
 
     def decay(self, state: ScalingTraces, dt: float) -> ScalingTraces:
-        return ScalingTraces(state.rate * jnp.exp(-dt / jnp.asarray(self.tau_a, state.rate.dtype)))
+        return ScalingTraces(fade(state.rate, self.tau_a, dt))
 
     def on_pre(self, state, w, pre, post):
         return jnp.zeros_like(w)  # not event-driven: spikes only feed the rate estimate

@@ -11,7 +11,7 @@ from jaxtyping import Array, Float
 
 from ..._validation import require_nonnegative
 from .base import AbstractPlasticityRule
-from .stdp import PairTraces, _check_amplitudes, _check_bounds, _check_scalar, _check_time_constants
+from .stdp import PairTraces, _check_amplitudes, _check_bounds, _check_scalar, _check_time_constants, fade
 
 
 class InhibitorySTDP(AbstractPlasticityRule):
@@ -77,8 +77,7 @@ class InhibitorySTDP(AbstractPlasticityRule):
         return PairTraces(jnp.zeros(n_pre, dtype), jnp.zeros(n_post, dtype))
 
     def decay(self, state: PairTraces, dt: float) -> PairTraces:
-        factor = jnp.exp(-dt / jnp.asarray(self.tau, state.pre.dtype))
-        return PairTraces(state.pre * factor, state.post * factor)
+        return PairTraces(fade(state.pre, self.tau, dt), fade(state.post, self.tau, dt))
 
     def on_pre(self, state, w, pre, post):
         return self.eta * (state.post[post] - self.alpha)

@@ -22,7 +22,7 @@ from jaxtyping import Array, Float
 
 from ..._validation import require_positive_int
 from .base import AbstractPlasticityRule
-from .stdp import _check_amplitudes, _check_bounds, _check_time_constants
+from .stdp import _check_amplitudes, _check_bounds, _check_time_constants, fade
 
 
 class RateTraces(eqx.Module):
@@ -153,9 +153,7 @@ class Oja(_AbstractRateRule):
 
 def _fade(trace, tau, dt):
     """Latest-value traces are replaced, not decayed; filtered traces decay exactly."""
-    if tau is None:
-        return trace
-    return trace * jnp.exp(-dt / jnp.asarray(tau, trace.dtype))
+    return trace if tau is None else fade(trace, tau, dt)
 
 
 def _take(trace, values, tau):
