@@ -5,7 +5,9 @@ so memory grows like $T$. `checkpointed_scan(f, init, xs, checkpoint_every=c)` r
 steps as a scan over $T/c$ chunks, each chunk an inner scan of $c$ steps wrapped in
 `jax.checkpoint`: the forward pass stores only the carry at chunk boundaries, and the backward
 pass recomputes one chunk at a time, so memory grows like $T/c + c$ steps (minimal at
-$c \approx \sqrt{T}$) for the price of one more forward pass. The float operations of the
+$c \approx \sqrt{T}$) for the price of one more forward pass. Work hoisted out of the time
+loop (a layer's input projection) runs per chunk (`prologue`), so it too is held for one
+chunk at a time; what remains linear in $T$ is the input sequence and the output itself. The float operations of the
 steps are the same, so the gradients are those of plain BPTT (bit for bit on CPU).
 """
 
@@ -25,6 +27,7 @@ def checkpointed_scan(
     *,
     length: int | None = None,
     checkpoint_every: int | None = None,
+    prologue: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, Any]:
     """`jax.lax.scan(f, init, xs)`, with the backward pass rematerialised in chunks.
 
@@ -36,6 +39,11 @@ def checkpointed_scan(
     - `checkpoint_every`: chunk length `c` (steps), a positive int, or `None` for a plain
       scan. `c` need not divide `T`: the last `T mod c` steps run as one more (unchunked,
       checkpointed) scan.
+    - `prologue`: a function of a block of `xs` (leading axis: its steps) applied before the
+      steps of that block, e.g. the input projection of all its steps as one matrix product.
+      Without checkpointing it runs once on all of `xs`; with it, once per chunk inside the
+      checkpoint, so its `(chunk, ...)` result is recomputed in the backward pass instead of
+      stored for all `T` steps.
 
     **Returns:** `(carry, ys)` exactly as `jax.lax.scan`: `ys` has a leading axis of length `T`.
     """
@@ -43,14 +51,15 @@ def checkpointed_scan(
     n_steps = leaves[0].shape[0] if leaves else length
     if n_steps is None:
         raise ValueError("`checkpointed_scan` needs `xs` with a time axis or `length`.")
+    prepare = (lambda x: x) if prologue is None else prologue
     if checkpoint_every is None or checkpoint_every >= n_steps:
-        return jax.lax.scan(f, init, xs, length=n_steps)
+        return jax.lax.scan(f, init, prepare(xs), length=n_steps)
     chunk = require_positive_int("checkpoint_every", checkpoint_every)
     n_chunks, rest = divmod(n_steps, chunk)
 
     @jax.checkpoint
     def run_chunk(carry, xs_chunk):
-        return jax.lax.scan(f, carry, xs_chunk, length=chunk)
+        return jax.lax.scan(f, carry, prepare(xs_chunk), length=chunk)
 
     def split(x):
         return x[: n_chunks * chunk].reshape((n_chunks, chunk) + x.shape[1:])
@@ -60,7 +69,7 @@ def checkpointed_scan(
     if rest:
         tail = jtu.tree_map(lambda x: x[n_chunks * chunk :], xs)
         carry, ys_tail = jax.checkpoint(
-            lambda c, x: jax.lax.scan(f, c, x, length=rest)
+            lambda c, x: jax.lax.scan(f, c, prepare(x), length=rest)
         )(carry, tail)
         ys = jtu.tree_map(lambda a, b: jax.numpy.concatenate([a, b]), ys, ys_tail)
     return carry, ys

@@ -17,7 +17,9 @@ synapse's unit (pA for `CUBA`, nS for `COBA`) per unit of input.
 **Fast path.** Nothing but the recurrence needs the time loop: the input projection of all steps,
 $X W_\mathrm{in}$ with $X$ of shape `(T * batch, n_in)`, is one matrix product before the scan
 (and its weight gradient one product after it), so the scan carries only the `(batch, n_out)`
-state and the recurrent product.
+state and the recurrent product. With `checkpoint_every = c` the projection is computed per
+chunk of `c` steps inside the checkpoint (`checkpointed_scan`'s `prologue`), so BPTT memory
+grows like $T/c + c$ steps rather than $T$.
 
 **Delay convention.** The recurrent input of step $t$ is the layer's spikes of step $t - 1$:
 a recurrent `Projection` with `delay_steps=1`. Input rows act in the step they are given (no
@@ -198,15 +200,22 @@ class RecurrentSpikingLayer(AbstractLayer):
 
     def forward(self, x: SequenceIn) -> SequenceOut:
         n_steps, batch, _ = x.shape
-        drives = _project(x, self.weights)
         times = jnp.arange(n_steps, dtype=x.dtype) * jnp.asarray(self.dt, x.dtype)
+
+        def project(block):  # hoisted out of the time loop (per chunk when checkpointed)
+            x_block, t_block = block
+            return _project(x_block, self.weights), t_block
 
         def body(state, inputs):
             drive, t = inputs
             return self.step(state, drive, t)
 
         _, spikes = checkpointed_scan(
-            body, self.initial_state(batch, x.dtype), (drives, times), checkpoint_every=self.checkpoint_every
+            body,
+            self.initial_state(batch, x.dtype),
+            (x, times),
+            checkpoint_every=self.checkpoint_every,
+            prologue=project,
         )
         return spikes
 
@@ -290,15 +299,17 @@ class LeakyReadout(AbstractLayer):
         return self.weights.shape[1]
 
     def forward(self, x: SequenceIn) -> SequenceOut:
-        drives = _project(x, self.weights) + self.bias[None, None, :]
         a = jnp.asarray(-1.0 / self.tau, x.dtype)
+
+        def project(x_block):
+            return _project(x_block, self.weights) + self.bias[None, None, :]
 
         def body(u, drive):
             u = exponential_euler_update(a, u, drive / self.tau, self.dt)
             return u, u
 
-        u0 = jnp.zeros(drives.shape[1:], x.dtype)
-        _, u = checkpointed_scan(body, u0, drives, checkpoint_every=self.checkpoint_every)
+        u0 = jnp.zeros((x.shape[1], self.n_out), x.dtype)
+        _, u = checkpointed_scan(body, u0, x, checkpoint_every=self.checkpoint_every, prologue=project)
         return u
 
 
