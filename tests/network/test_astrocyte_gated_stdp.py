@@ -106,7 +106,7 @@ def test_astrocyte_gated_stdp_drives_both_starts_toward_criticality_and_plain_st
     assert before[SUB][0] < 0.7 and before[SUB][1] < 4.0, report  # subcritical start
     assert before[SUPER][1] > 15.0, report  # supercritical start: runaway
     for w0 in (SUB, SUPER):
-        m_before, (m, rate, w) = before[w0][0], gated[w0]
+        m_before, (m, rate, _) = before[w0][0], gated[w0]
         assert abs(m - 1.0) <= 0.5 * abs(m_before - 1.0), report
         assert 0.75 <= m <= 1.2, report
         assert THETA - 1.5 <= rate <= THETA + 1.5, report  # the astrocyte's set point
