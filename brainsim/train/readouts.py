@@ -116,7 +116,7 @@ def ridge_readout(
     states, targets = states.astype(dtype), targets.astype(dtype)
     if fit_bias:
         x_mean, y_mean = jnp.mean(states, axis=0), jnp.mean(targets, axis=0)
-        x, y = states - x_mean, targets - y_mean
+        x, y = states - x_mean[None, :], targets - y_mean[None, :]
     else:
         x, y = states, targets
     d = states.shape[1]
