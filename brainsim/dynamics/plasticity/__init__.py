@@ -6,6 +6,9 @@ from .base import (
     AbstractPlasticityRule as AbstractPlasticityRule,
     AbstractShortTermPlasticity as AbstractShortTermPlasticity,
 )
+from .homeostatic import ScalingTraces as ScalingTraces, SynapticScaling as SynapticScaling
+from .inhibitory import InhibitorySTDP as InhibitorySTDP
+from .rate_based import Hebbian as Hebbian, Oja as Oja, RateTraces as RateTraces
 from .short_term import TsodyksMarkram as TsodyksMarkram, TsodyksMarkramState as TsodyksMarkramState
 from .stdp import (
     PairSTDP as PairSTDP,
