@@ -26,6 +26,7 @@ importRosbag and expelliarmus, far more than two file formats need.)
 """
 
 import dataclasses
+import functools as ft
 import os
 import pathlib
 from typing import Literal
@@ -72,7 +73,12 @@ def poisson_spikes(
                 f"`rates_hz` up to {concrete.max()} Hz with `dt` = {dt} ms gives a spike probability "
                 f"{concrete.max() * dt * 1e-3:.3g} > 1 per step; use a smaller `dt` or lower rates."
             )
-    p = rates * jnp.float32(dt * 1e-3)
+    return _bernoulli_steps(key, rates, n_steps, dt)
+
+
+@ft.partial(jax.jit, static_argnames=("n_steps", "dt"))
+def _bernoulli_steps(key, rates, n_steps: int, dt: float):
+    p = rates * jnp.float32(dt * 1e-3)  # Hz x ms x 1e-3: spikes per step
     return (jr.uniform(key, (n_steps, *rates.shape)) < p[None]).astype(jnp.float32)
 
 
@@ -106,7 +112,11 @@ def latency_spikes(
         raise ValueError(f"`dt` and `tau` must be > 0 ms; got {dt!r} and {tau!r}.")
     if not 0 < theta < 1:
         raise ValueError(f"`theta` must be in (0, 1); got {theta!r}.")
-    x = jnp.asarray(intensity, jnp.float32)
+    return _latency_steps(jnp.asarray(intensity, jnp.float32), n_steps, dt, tau, theta)
+
+
+@ft.partial(jax.jit, static_argnames=("n_steps", "dt", "tau", "theta"))
+def _latency_steps(x, n_steps: int, dt: float, tau: float, theta: float):
     above = x > theta
     safe = jnp.where(above, x, 1.0)
     t = jnp.float32(tau) * jnp.log(safe / (safe - jnp.float32(theta)))  # ms

@@ -20,11 +20,13 @@ and the targets of the batch. They need no files and no internet.
     ```
 """
 
+import functools as ft
+
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from .data import poisson_spikes
 
 
 def _require(name: str, value, low, unit: str = "") -> None:
@@ -32,9 +34,28 @@ def _require(name: str, value, low, unit: str = "") -> None:
         raise ValueError(f"`{name}` must be >= {low}{' ' + unit if unit else ''}; got {value!r}.")
 
 
-def _windowed_rates(windows: Float[Array, "T batch n"], rate_hz: float, noise_hz: float) -> Array:
-    """Rate per step, sample and channel, Hz: `rate_hz` where `windows` is 1, `noise_hz` elsewhere."""
-    return jnp.float32(noise_hz) + windows * jnp.float32(rate_hz - noise_hz)
+def _require_probability(dt: float, rate_hz: float, noise_hz: float) -> None:
+    if not dt > 0:
+        raise ValueError(f"`dt` must be > 0 ms; got {dt!r}.")
+    for name, rate in (("rate_hz", rate_hz), ("noise_hz", noise_hz)):
+        if not 0 <= rate * dt * 1e-3 <= 1:
+            raise ValueError(
+                f"`{name}` must be >= 0 Hz with `{name}` * `dt` * 1e-3 <= 1 (one spike per step); "
+                f"got {rate!r} Hz at `dt` = {dt!r} ms."
+            )
+
+
+def _windowed_spikes(key, windows, dt, rate_hz, noise_hz) -> Array:
+    """Bernoulli spikes, probability `rate_hz * dt * 1e-3` where `windows` is 1, `noise_hz`'s elsewhere."""
+    rate = jnp.asarray(noise_hz, jnp.float32) + windows * jnp.asarray(rate_hz - noise_hz, jnp.float32)  # Hz
+    p = rate * jnp.asarray(dt * 1e-3, jnp.float32)  # spikes per step
+    return (jr.uniform(key, windows.shape) < p).astype(jnp.float32)
+
+
+def _spikes_at_rates(key, rate_hz, dt) -> Array:
+    """Bernoulli spikes with probability `rate_hz * dt * 1e-3` per step (`rate_hz` an array, Hz)."""
+    p = rate_hz * jnp.asarray(dt * 1e-3, jnp.float32)
+    return (jr.uniform(key, rate_hz.shape) < p).astype(jnp.float32)
 
 
 def delayed_xor(
@@ -72,6 +93,12 @@ def delayed_xor(
     _require("cue_steps", cue_steps, 1)
     _require("response_steps", response_steps, 1)
     _require("delay_steps", delay_steps, 0)
+    _require_probability(dt, rate_hz, noise_hz)
+    return _delayed_xor(key, batch, cue_steps, delay_steps, response_steps, dt, rate_hz, noise_hz)
+
+
+@ft.partial(jax.jit, static_argnums=range(1, 5))  # sizes static; dt and rates traced (one compile)
+def _delayed_xor(key, batch, cue_steps, delay_steps, response_steps, dt, rate_hz, noise_hz):
     bits_key, spike_key = jr.split(key)
     bits = jr.bernoulli(bits_key, 0.5, (2, batch)).astype(jnp.int32)  # (a, b)
     period = cue_steps + delay_steps
@@ -84,7 +111,7 @@ def delayed_xor(
         windows.append(in_a | in_b)
     windows.append(jnp.broadcast_to(t >= 2 * period, (n_steps, batch)))
     windows = jnp.stack(windows, axis=-1).astype(jnp.float32)  # (T, batch, 3)
-    inputs = poisson_spikes(_windowed_rates(windows, rate_hz, noise_hz), 1, dt=dt, key=spike_key)[0]
+    inputs = _windowed_spikes(spike_key, windows, dt, rate_hz, noise_hz)
     return inputs, jnp.bitwise_xor(bits[0], bits[1])
 
 
@@ -108,6 +135,11 @@ def adding_task(
     """
     _require("batch", batch, 1)
     _require("n_steps", n_steps, 2)
+    return _adding(key, batch, n_steps)
+
+
+@ft.partial(jax.jit, static_argnums=(1, 2))
+def _adding(key, batch, n_steps):
     value_key, first_key, second_key = jr.split(key, 3)
     half = n_steps // 2
     values = jr.uniform(value_key, (n_steps, batch), jnp.float32)
@@ -164,7 +196,17 @@ def cue_accumulation(
         _require(name, value, 1)
     _require("gap_steps", gap_steps, 0)
     _require("delay_steps", delay_steps, 0)
-    side_key, spike_key, noise_key = jr.split(key, 3)
+    _require_probability(dt, rate_hz, noise_hz)
+    return _cue_accumulation(
+        key, batch, n_cues, cue_steps, gap_steps, delay_steps, recall_steps, n_per_group, dt, rate_hz, noise_hz
+    )
+
+
+@ft.partial(jax.jit, static_argnums=range(1, 8))  # sizes static; dt and rates traced
+def _cue_accumulation(
+    key, batch, n_cues, cue_steps, gap_steps, delay_steps, recall_steps, n_per_group, dt, rate_hz, noise_hz
+):
+    side_key, spike_key = jr.split(key)
     right = jr.bernoulli(side_key, 0.5, (n_cues, batch))  # side of each cue
     period = cue_steps + gap_steps
     cue_end = n_cues * period
@@ -177,9 +219,7 @@ def cue_accumulation(
     right_on = in_cue[:, None] & cue_right
     recall_on = jnp.broadcast_to((t >= cue_end + delay_steps)[:, None], (n_steps, batch))
     groups = jnp.stack([left_on, right_on, recall_on], axis=-1).astype(jnp.float32)  # (T, batch, 3)
-    signal = poisson_spikes(
-        jnp.repeat(groups * jnp.float32(rate_hz), n_per_group, axis=-1), 1, dt=dt, key=spike_key
-    )[0]
-    noise = poisson_spikes(jnp.full((batch, n_per_group), noise_hz), n_steps, dt=dt, key=noise_key)
+    signal_hz = jnp.repeat(groups, n_per_group, axis=-1) * jnp.asarray(rate_hz, jnp.float32)
+    noise_hz = jnp.full((n_steps, batch, n_per_group), noise_hz, jnp.float32)
     labels = (2 * jnp.sum(right, axis=0) > n_cues).astype(jnp.int32)
-    return jnp.concatenate([signal, noise], axis=-1), labels
+    return _spikes_at_rates(spike_key, jnp.concatenate([signal_hz, noise_hz], axis=-1), dt), labels
