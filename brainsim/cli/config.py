@@ -2,13 +2,16 @@
 
 `load_config(path, overrides)` reads the file with `tomllib`, applies each override
 (`"simulation.duration=50"`; an element of an array of tables is addressed by its `name` or
-its index: `"populations.exc.n=80"`, `"projections.0.weight=2"`), validates everything
-against `brainsim.cli.schema.SCHEMA`, checks the names that refer to each other (projection
-`pre`/`post`, input `target`, `simulation.record`), and returns a `Config`. Every problem is a
+its index: `"populations.exc.n=80"`, `"projections.0.weight=2"`, and a projection also by
+`pre->post`: `"projections.exc->inh.weight=2"`), validates everything against
+`brainsim.cli.schema.SCHEMA`, checks the names that refer to each other (projection
+`pre`/`post`, input `target`, `simulation.record`) and the `[sweep]` table (each of its values
+set on the config is checked like the file), and returns a `Config`. Every problem is a
 `ConfigError` that names the file, the key and its line (found by `brainsim.cli.locate`) or
 the override that set it.
 """
 
+import copy
 import dataclasses
 import pathlib
 import tomllib
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 
 from ..run import check_time
 from .locate import key_lines
-from .schema import ConfigError
+from .schema import METRICS, ConfigError
 from .validate import dotted, validate
 
 
@@ -30,12 +33,15 @@ class Config:
     - `path`: the file it came from.
     - `lines`: key path -> line in the file (see `brainsim.cli.locate.key_lines`).
     - `overrides`: key path -> the override that set it (`"--set simulation.duration=50"`).
+    - `source`: the parsed TOML with the overrides applied, before validation (what
+      `with_assignments` starts from).
     """
 
     values: dict
     path: pathlib.Path
     lines: dict
     overrides: dict
+    source: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def where(self, path: tuple) -> str:
         return _where(path, self.lines, self.overrides)
@@ -49,6 +55,28 @@ class Config:
         if self.values["network"] is not None:
             return ["E", "I"]
         return [p["name"] for p in self.values["populations"]]
+
+    def with_assignments(self, assignments: Sequence[tuple[str, object, str]]) -> "Config":
+        """This config with keys set to other values, validated like the file.
+
+        **Arguments:**
+        - `assignments`: `(key_path, value, label)` triples: `key_path` as for `--set`
+          (`"network.w_inh"`, `"projections.0.weight"`), `value` as TOML gives it, `label` where
+          the value came from, for messages (`"[sweep] `network.w_inh` = 40.0 at line 14"`).
+
+        **Returns:** a new `Config`. Raises `ConfigError` naming the key and the label.
+        """
+        data = copy.deepcopy(self.source)
+        applied = dict(self.overrides)
+        seen: dict[tuple, str] = {}
+        for key_path, value, label in assignments:
+            concrete = _set(data, key_path.split("."), value, label, self.path)
+            if concrete in seen:
+                raise ConfigError(
+                    f"{self.path}: {label}: sets `{dotted(concrete)}`, which {seen[concrete]} sets too."
+                )
+            seen[concrete] = applied[concrete] = label
+        return _validated(data, self.path, self.lines, applied)
 
 
 def load_config(path, overrides: Sequence[str | tuple[str, str]] = ()) -> Config:
@@ -74,11 +102,18 @@ def load_config(path, overrides: Sequence[str | tuple[str, str]] = ()) -> Config
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: TOML syntax error: {err}.") from None
     lines = key_lines(text)
+    _flatten_grid(data, lines, path)
     applied: dict[tuple, str] = {}
     for item in overrides:
         assignment, label = (item, f"--set {item}") if isinstance(item, str) else item
         applied[_apply_override(data, assignment, label, path)] = label
+    _flatten_grid(data, lines, path)  # an override may set the whole grid as an inline table
+    config = _validated(data, path, lines, applied)
+    _check_sweep(config)
+    return config
 
+
+def _validated(data: dict, path: pathlib.Path, lines: dict, applied: dict) -> Config:
     def where(key_path: tuple) -> str:
         return _where(key_path, lines, applied)
 
@@ -86,9 +121,40 @@ def load_config(path, overrides: Sequence[str | tuple[str, str]] = ()) -> Config
         return ConfigError(f"{path}: {message}")
 
     values = validate(data, where, error)
-    config = Config(values, path, lines, applied)
+    config = Config(values, path, lines, applied, data)
     _check_references(config)
     return config
+
+
+_GRID = ("sweep", "parameters")
+
+
+def _flatten_grid(data: dict, lines: dict, path: pathlib.Path) -> None:
+    """`[sweep.parameters]` written with bare dotted keys (`network.w_inh = [...]`, which TOML
+    reads as nested tables) becomes one key per path (`"network.w_inh" = [...]`), as written
+    with quotes; the lines follow."""
+    grid = data.get("sweep", {}).get("parameters") if isinstance(data.get("sweep"), dict) else None
+    if not isinstance(grid, dict) or not any(isinstance(v, dict) for v in grid.values()):
+        return
+    flat: dict = {}
+
+    def walk(node: dict, parts: tuple) -> None:
+        for name, value in node.items():
+            if isinstance(value, dict):
+                walk(value, parts + (name,))
+                continue
+            joined = ".".join(parts + (name,))
+            if joined in flat:
+                at = _where(_GRID + (joined,), lines, {})
+                raise ConfigError(f"{path}: `sweep.parameters` gives the key path '{joined}' twice ({at}).")
+            flat[joined] = value
+            if len(parts) > 0:
+                prefix = _GRID + parts + (name,)
+                for key in [k for k in lines if k[: len(prefix)] == prefix]:
+                    lines.setdefault(_GRID + (joined,) + key[len(prefix) :], lines[key])
+
+    walk(grid, ())
+    data["sweep"]["parameters"] = flat
 
 
 def _where(path: tuple, lines: dict, overrides: dict) -> str:
@@ -116,13 +182,21 @@ def _apply_override(data: dict, assignment: str, label: str, path: pathlib.Path)
         value = tomllib.loads(f"value = {raw.strip()}")["value"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()  # a bare word: a string (`engine=generic`)
+    if tuple(parts[:2]) == _GRID and len(parts) > 2:  # one grid entry: the rest is its key path
+        parts = [*_GRID, ".".join(parts[2:])]
+    return _set(data, parts, value, label, path)
+
+
+def _set(data: dict, parts: list[str], value, label: str, path: pathlib.Path) -> tuple:
+    """Set the key at `parts` (names; an element of an array of tables by its name or index)
+    in `data` to `value`; return the concrete key path it set."""
     node, concrete = data, ()
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
             index = _element(node, part)
             if index is None:
-                names = [e.get("name", str(j)) for j, e in enumerate(node) if isinstance(e, dict)]
+                names = [_element_name(e, j) for j, e in enumerate(node) if isinstance(e, dict)]
                 raise ConfigError(
                     f"{path}: {label}: `{dotted(concrete)}` has no element named or numbered '{part}'; "
                     f"it has {len(node)}: {', '.join(map(str, names))}."
@@ -144,13 +218,26 @@ def _apply_override(data: dict, assignment: str, label: str, path: pathlib.Path)
 
 
 def _element(elements: list, part: str) -> int | None:
-    """The index of the element of an array of tables named `part` (its `name`), or `part` as an index."""
+    """The index of the element of an array of tables named `part` (its `name`, or for a
+    projection without one `pre->post`), or `part` as an index."""
     for index, element in enumerate(elements):
         if isinstance(element, dict) and element.get("name") == part:
             return index
+    for index, element in enumerate(elements):
+        if isinstance(element, dict) and "name" not in element and "pre" in element:
+            if f"{element.get('pre')}->{element.get('post')}" == part:
+                return index
     if part.isdigit() and int(part) < len(elements):
         return int(part)
     return None
+
+
+def _element_name(element: dict, index: int) -> str:
+    if element.get("name"):
+        return str(element["name"])
+    if "pre" in element:
+        return f"{element['pre']}->{element.get('post')}"
+    return str(index)
 
 
 def _check_references(config: Config) -> None:
@@ -214,3 +301,50 @@ def _check_references(config: Config) -> None:
                     f"must be a positive multiple of `simulation.dt` = {dt:g} ms; got {proj['delay']:g} ms "
                     f"({steps:g} steps).",
                 )
+
+
+def _check_sweep(config: Config) -> None:
+    """The `[sweep]` table: every value of every key path, set alone on the config, passes the
+    schema and the references; the first point sets each key once; the metrics exist."""
+    spec = config.values.get("sweep")
+    if spec is None:
+        return
+    first = []
+    for name, values in spec["parameters"].items():
+        for i, value in enumerate(values):
+            label = sweep_label(config, name, i, value)
+            config.with_assignments([(name, value, label)])
+            if i == 0:
+                first.append((name, value, label))
+    config.with_assignments(first)  # two paths that name the same key
+    metrics = spec["metrics"]
+    names = config.population_names
+    at = ("sweep", "metrics")
+    if not metrics:
+        raise config.error(at, "give at least one metric, e.g. `metrics = [\"rate\"]`.")
+    for metric in metrics:
+        kind, _, population = metric.partition("_")
+        if kind not in METRICS or (population and population not in names):
+            allowed = ", ".join(METRICS)
+            per_population = ", ".join(f"{m}_<population>" for m in METRICS)
+            raise config.error(
+                at,
+                f"unknown metric '{metric}'; allowed: {allowed} (all neurons) or {per_population}, "
+                f"with <population> one of {', '.join(names)}.",
+            )
+    if len(set(metrics)) < len(metrics):
+        twice = next(m for i, m in enumerate(metrics) if m in metrics[:i])
+        raise config.error(at, f"metric '{twice}' is given twice.")
+    duration, width = config.values["simulation"]["duration"], spec["synchrony_bin"]
+    if any(m.partition("_")[0] == "synchrony" for m in metrics) and duration < 2 * width * (1 - 1e-9):
+        raise config.error(
+            ("sweep", "synchrony_bin"),
+            f"the `synchrony` metrics need at least 2 bins: `simulation.duration` = {duration:g} ms "
+            f"holds {duration / width:.3g} bins of {width:g} ms; make the bins shorter.",
+        )
+
+
+def sweep_label(config: Config, name: str, index: int, value) -> str:
+    """Where value `index` of key path `name` of `[sweep] parameters` came from, for messages:
+    "[sweep] `network.w_inh` = 40.0 at line 14"."""
+    return f"[sweep] `{name}` = {value!r} {config.where(_GRID + (name, index))}"

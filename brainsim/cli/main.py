@@ -1,8 +1,10 @@
-"""The `brainsim` command: `demo`, `run CONFIG.toml` and `map CONFIG.toml --chip ...`.
+"""The `brainsim` command: `demo`, `run CONFIG.toml`, `map CONFIG.toml --chip ...` and
+`sweep CONFIG.toml`.
 
 `main(argv)` parses the arguments and returns the exit status: 0 on success, 2 for a bad
-command line or config (the message names the key and its line), 1 when the simulation or the
-mapping fails (a NaN in the state, a network that fits on no number of cores).
+command line or config (the message names the key and its line; for `sweep`, also a point
+whose network a constructor rejects), 1 when the simulation, the mapping or a sweep point
+fails (a NaN in the state, a network that fits on no number of cores, a metric that raises).
 """
 
 import argparse
@@ -11,11 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from .. import NonFiniteStateError, hardware
-from .config import load_config
+from ..sweep import SweepError
+from .config import Config, load_config
 from .demo import demo, print_summary
 from .map_command import map_config
 from .run_command import run_config
 from .schema import CHIPS, ConfigError
+from .sweep_command import sweep_config
 
 _SET_HELP = (
     "override one config key, validated like the file: `table.key=value` (the value is read as "
@@ -88,6 +92,16 @@ def parser() -> argparse.ArgumentParser:
         choices=hardware.MAPPERS,
         help="mapping algorithm; overrides hardware.mapper (default: the config's, else traffic)",
     )
+
+    sweep_parser = commands.add_parser(
+        "sweep",
+        help="run the grid of a config's [sweep] table: a table of metrics, heatmaps",
+        description="Build one network per point of the [sweep] grid (every combination of the "
+        "values of its key paths), run them with bs.sweep (one compilation per group of points of "
+        "the same shapes), and write sweep.csv (parameters and metrics, one row per point), "
+        "summary.json and, when exactly two key paths vary, heatmap_<metric>.png per metric.",
+    )
+    _config_arguments(sweep_parser)
     return top
 
 
@@ -122,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config, overrides)
         out = args.out or pathlib.Path(config.values["output"]["directory"])
+        if args.command == "sweep":
+            summary = sweep_config(config, out, progress=not args.no_progress)
+            _print_sweep(summary, out)
+            return 0
+        _refuse_sweep(config, args.command)
         if args.command == "run":
             summary = run_config(config, out, progress=not args.no_progress)
             _print_run(summary, out)
@@ -132,10 +151,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"brainsim {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except SweepError as err:  # a point's network that a constructor rejects is a config error
+        print(f"brainsim sweep: error: {err}", file=sys.stderr)
+        return 2 if isinstance(err.__cause__, ConfigError) else 1
     except (NonFiniteStateError, hardware.InfeasibleMappingError) as err:
         print(f"brainsim {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _refuse_sweep(config: Config, command: str) -> None:
+    if config.values["sweep"] is not None:
+        raise config.error(
+            ("sweep",),
+            f"`brainsim {command}` simulates one network, and this config has a [sweep] table: run "
+            f"`brainsim sweep {config.path}` for the grid, or remove the table.",
+        )
+
+
+def _print_sweep(summary: dict, out: pathlib.Path) -> None:
+    grid = " x ".join(f"{len(values)} {path}" for path, values in summary["parameters"].items())
+    print(f"{summary['points']} points ({grid}); metrics: {', '.join(summary['metrics'])}")
+    shapes = summary["shape_parameters"]
+    grouped = f", grouped by {', '.join(shapes)}" if shapes else ""
+    timings = summary["timings_s"]
+    print(f"compilations: {summary['compilations']}{grouped} ({timings['compile']} s)")
+    print(f"sweep: {timings['sweep']} s (compilation included)")
+    files = summary["files"]
+    print(f"written to {out}: {', '.join([files['table'], files['summary'], *files['heatmaps']])}")
 
 
 def _print_run(summary: dict, out: pathlib.Path) -> None:

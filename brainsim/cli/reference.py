@@ -41,6 +41,7 @@ def _type_text(key: Key) -> str:
         "bool": "boolean",
         "strings": "array of strings",
         "parameters": "table of numbers",
+        "grid": "table of arrays",
     }[key.kind]
     parts = [base]
     if key.unit:

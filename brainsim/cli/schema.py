@@ -3,7 +3,7 @@ meaning, as data (`SCHEMA`).
 
 A config describes a network the way it is drawn: `[[populations]]`, `[[projections]]` and
 `[[inputs]]` (or the `[network]` shorthand for a ready model), then `[simulation]`, `[output]`
-and `[hardware]`. Validation fills in defaults and returns plain dicts; every mistake is a
+and `[hardware]`, and for `brainsim sweep` a `[sweep]` table of key paths and their values. Validation fills in defaults and returns plain dicts; every mistake is a
 `ConfigError` naming the key as `table.key` (`projections[1].weight` for the second
 projection), where it is (`at line 12`, or the `--set` override that gave it) and what is
 allowed. `brainsim.cli.validate` does the checking and `brainsim.cli.reference` renders the
@@ -51,6 +51,11 @@ SYNAPSES = ("ExponentialSynapse", "AlphaSynapse", "DualExponentialSynapse", "Ins
 OUTPUTS = ("COBA", "CUBA")
 INPUTS = ("PoissonInput", "ConstantCurrent")
 PLOTS = ("summary", "raster", "rates")
+SWEEPABLE = ("network", "populations", "projections", "inputs", "simulation.seed")
+"""What `[sweep] parameters` may vary: keys of these tables (and `simulation.seed`), the ones
+that build the network; the others are the same for every point."""
+METRICS = ("rate", "cv", "synchrony")
+"""`[sweep] metrics` kinds: alone (all neurons) or as `<kind>_<population>`."""
 
 
 def neuron_parameters(model: str) -> dict[str, float]:
@@ -70,8 +75,9 @@ class Key:
     **Fields:**
     - `name`: the key as written in the file.
     - `kind`: `"float"` (an integer is accepted), `"int"`, `"str"`, `"bool"`, `"strings"` (an
-      array of strings), or `"parameters"` (a table of numbers whose allowed names are the
-      parameters of the neuron model named by the key `parameters_of`).
+      array of strings), `"parameters"` (a table of numbers whose allowed names are the
+      parameters of the neuron model named by the key `parameters_of`), or `"grid"` (a table
+      mapping key paths of `SWEEPABLE` tables to non-empty arrays of distinct values).
     - `doc`: one line for the reference.
     - `default`: the value when absent; `REQUIRED` if it must be given; `None` if absent means
       "let brainsim choose" (the doc says what).
@@ -348,6 +354,45 @@ SCHEMA: tuple[Table, ...] = (
             ),
             Key("seed", "int", "seed of the mapper's random choices", 0, low=0),
         ),
+    ),
+    Table(
+        "sweep",
+        "The grid of `brainsim sweep` (and only of it: `run` and `map` refuse a config with it).",
+        (
+            Key(
+                "parameters",
+                "grid",
+                "key path -> array of values; the points are every combination (the last path "
+                'varying fastest). A path is written as for `--set`: `"network.w_inh"`, '
+                '`"projections.0.weight"`, `"populations.exc.parameters.t_ref"`; only keys of '
+                "`[network]`, `[[populations]]`, `[[projections]]`, `[[inputs]]` and "
+                "`simulation.seed` (the network's key) can vary",
+            ),
+            Key(
+                "metrics",
+                "strings",
+                "columns computed from each point's run: `rate` (Hz), `cv` (mean ISI CV), "
+                "`synchrony` (Golomb's χ of spike counts in `synchrony_bin` bins) over all neurons, "
+                "or of one population: `rate_<population>`, `cv_<population>`, `synchrony_<population>`",
+                ["rate"],
+            ),
+            Key(
+                "synchrony_bin",
+                "float",
+                "bin width of the `synchrony` metrics (at least 2 bins in `simulation.duration`)",
+                2.0,
+                **_MS_POSITIVE,
+            ),
+            Key(
+                "batch_size",
+                "int",
+                "points per compiled chunk (default: `bs.sweep` chooses from a memory budget)",
+                None,
+                low=1,
+            ),
+            Key("engine", "str", "`bs.sweep`'s engine (default: `simulation.engine`)", None, choices=ENGINES),
+        ),
+        optional=True,
     ),
 )
 """Every table of a config file, in the order they are validated."""

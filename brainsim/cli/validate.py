@@ -2,16 +2,33 @@
 conditions, unknown and missing keys; defaults filled in."""
 
 import math
+import re
 from collections.abc import Callable
 
-from .schema import REQUIRED, SCHEMA, ConfigError, Key, Table, neuron_parameters, range_text
+from .schema import (
+    REQUIRED,
+    SCHEMA,
+    SWEEPABLE,
+    ConfigError,
+    Key,
+    Table,
+    neuron_parameters,
+    range_text,
+)
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def dotted(path: tuple) -> str:
-    """`("projections", 1, "weight")` -> `"projections[1].weight"`."""
+    """`("projections", 1, "weight")` -> `"projections[1].weight"`; a key that is no bare TOML
+    key is quoted: `("sweep", "parameters", "network.w_inh")` -> `sweep.parameters."network.w_inh"`."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = part if _BARE.fullmatch(part) else f'"{part}"'
+        text += f".{name}" if text else name
     return text
 
 
@@ -138,7 +155,50 @@ def _value(key: Key, value, path: tuple, siblings: dict, where, error):
                     f"`{dotted(path + (p,))}` {where(path + (p,))} must be a number; got {_describe(v)}."
                 )
         return {p: float(v) for p, v in value.items()}
+    if key.kind == "grid":
+        return _grid(value, path, where, error)
     raise AssertionError(f"schema key `{key.name}` has unknown kind {key.kind!r}")
+
+
+def _grid(value, path: tuple, where, error) -> dict[str, list]:
+    """A `[sweep] parameters` table: key paths of `SWEEPABLE` tables -> non-empty arrays of
+    distinct scalars. (Whether each path names a key, and each value fits it, is checked by
+    `brainsim.cli.config` on the whole config.)"""
+    name, at = f"`{dotted(path)}`", where(path)
+    if not isinstance(value, dict) or not value:
+        example = '`"network.w_inh" = [20.0, 40.0]`'
+        raise error(
+            f"{name} {at} must be a table of key paths and arrays of values, e.g. {example}; "
+            f"got {_describe(value)}."
+        )
+    out = {}
+    for key_path, values in value.items():
+        where_key = where(path + (key_path,))
+        label = f"`{dotted(path + (key_path,))}` {where_key}"
+        table = key_path.split(".")[0]
+        if table not in SWEEPABLE and key_path not in SWEEPABLE:
+            raise error(
+                f"{label}: only keys that build the network can vary from point to point: keys of "
+                f"[network], [[populations]], [[projections]], [[inputs]], and simulation.seed; "
+                f"got '{key_path}' (set it once in its table instead)."
+            )
+        if not isinstance(values, list) or not values:
+            raise error(f"{label} must be a non-empty array of values; got {_describe(values)}.")
+        for v in values:
+            if not isinstance(v, int | float | str | bool) or (isinstance(v, float) and math.isnan(v)):
+                raise error(f"{label} must hold numbers, strings or booleans; got {_describe(v)}.")
+        repeated = [v for i, v in enumerate(values) if any(_same(v, u) for u in values[:i])]
+        if repeated:
+            raise error(f"{label} gives {repeated[0]!r} twice; each value must appear once.")
+        out[key_path] = list(values)
+    return out
+
+
+def _same(a, b) -> bool:
+    """Equal as config values: `1` and `1.0` are the same number, `true` is no number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
 
 
 def _check_range(key: Key, value, name: str, at: str, error) -> None:
