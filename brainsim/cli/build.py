@@ -88,7 +88,9 @@ def _model(config: Config, key):
     try:
         return build(key=key, **kwargs)
     except (ValueError, TypeError) as err:
-        raise config.error(("network", _named_key(err, kwargs) or "model"), str(err)) from None
+        weight = re.search(r"projection `([EI])->", str(err))  # a Network check on a weight
+        name = _named_key(err, kwargs) or (f"w_{'exc' if weight[1] == 'E' else 'inh'}" if weight else "model")
+        raise config.error(("network", name), str(err)) from None
 
 
 def _population(config: Config, index: int, spec: dict) -> Population:

@@ -321,7 +321,7 @@ def _check_sweep(config: Config) -> None:
     names = config.population_names
     at = ("sweep", "metrics")
     if not metrics:
-        raise config.error(at, "give at least one metric, e.g. `metrics = [\"rate\"]`.")
+        raise config.error(at, 'give at least one metric, e.g. `metrics = ["rate"]`.')
     for metric in metrics:
         kind, _, population = metric.partition("_")
         if kind not in METRICS or (population and population not in names):

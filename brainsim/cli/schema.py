@@ -3,12 +3,12 @@ meaning, as data (`SCHEMA`).
 
 A config describes a network the way it is drawn: `[[populations]]`, `[[projections]]` and
 `[[inputs]]` (or the `[network]` shorthand for a ready model), then `[simulation]`, `[output]`
-and `[hardware]`, and for `brainsim sweep` a `[sweep]` table of key paths and their values. Validation fills in defaults and returns plain dicts; every mistake is a
-`ConfigError` naming the key as `table.key` (`projections[1].weight` for the second
-projection), where it is (`at line 12`, or the `--set` override that gave it) and what is
-allowed. `brainsim.cli.validate` does the checking and `brainsim.cli.reference` renders the
-schema for `docs/cli.md` (regenerate that section with
-`python -c "from brainsim.cli import reference_markdown as r; print(r())"`).
+and `[hardware]`, and for `brainsim sweep` a `[sweep]` table of key paths and their values.
+Validation fills in defaults and returns plain dicts; every mistake is a `ConfigError` naming
+the key as `table.key` (`projections[1].weight` for the second projection), where it is (`at
+line 12`, or the `--set` override that gave it) and what is allowed. `brainsim.cli.validate`
+does the checking and `brainsim.cli.reference` renders the schema for `docs/cli.md`
+(regenerate that section with `python -c "from brainsim.cli import reference_markdown as r; print(r())"`).
 """
 
 import dataclasses

@@ -101,7 +101,7 @@ def sweep_config(config: Config, out: pathlib.Path, *, progress: bool = True) ->
     out.mkdir(parents=True, exist_ok=True)
     rows = table_rows(result, grid)
     files = {"table": "sweep.csv", "summary": "summary.json", "heatmaps": []}
-    write_table(rows, out / files["table"])
+    write_table(rows, ["point", *paths, *spec["metrics"]], out / files["table"])
     varying = [path for path in paths if len(grid[path]) > 1]
     if failure is None and len(varying) == 2:
         for metric in spec["metrics"]:
@@ -144,6 +144,9 @@ def _readable(error: SweepError, paths: list[str], grid: dict, table: pathlib.Pa
     shown = ", ".join(f"{path} = {value!r}" for path, value in params.items())
     message = str(error).replace(f"({internal})", f"({shown})", 1)
     message = message.replace("are in `error.result`", f"are written to {table}")
+    cause = str(error.__cause__)
+    if cause.endswith("."):
+        message = message.replace(f"{cause}. The ", f"{cause} The ", 1)
     readable = SweepError(message, error.result, error.point, params)
     readable.__cause__ = error.__cause__
     return readable
@@ -218,18 +221,16 @@ def table_rows(result: SweepResult, grid: dict[str, list]) -> list[dict]:
     return rows
 
 
-def write_table(rows: list[dict], path: pathlib.Path) -> None:
-    """`rows` as CSV, with pandas if it is installed, else with the `csv` module."""
-    if not rows:
-        path.write_text("", encoding="utf-8")
-        return
-    if importlib.util.find_spec("pandas") is not None:
+def write_table(rows: list[dict], columns: list[str], path: pathlib.Path) -> None:
+    """`rows` (dicts with keys `columns`) as CSV, with pandas if it is installed, else with the
+    `csv` module (the same text: a header, then one line per row)."""
+    if rows and importlib.util.find_spec("pandas") is not None:
         import pandas
 
-        pandas.DataFrame(rows).to_csv(path, index=False)
+        pandas.DataFrame(rows, columns=columns).to_csv(path, index=False)
         return
     with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(file, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -263,7 +264,9 @@ def _label(name: str, unit: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def plot_heatmap(config: Config, rows: list[dict], varying: list[str], metric: str, path: pathlib.Path) -> None:
+def plot_heatmap(
+    config: Config, rows: list[dict], varying: list[str], metric: str, path: pathlib.Path
+) -> None:
     """Metric `metric` over the two varying key paths: `varying[0]` on the vertical axis,
     `varying[1]` on the horizontal one, each value a cell (annotated when there are at most
     144 cells), NaN left blank."""
