@@ -11,8 +11,8 @@ triplet rule's frequency dependence, short-term depression and facilitation, Li-
 oscillations, and an astrocyte that gates STDP so that a recurrent network organises itself near
 criticality (NALSM). Units: ms, mV, pA, pF, Hz; astrocyte concentrations in µM. The sizes in the
 `parameters` cell are small so that the test suite runs this notebook quickly."""),
-    ("code_parameters", """# Small sizes, so that the test suite runs this notebook quickly. For smoother figures use
-# N_E = 1000 (keeping the out-degree) and TRAIN = 20_000.0.
+    ("code_parameters", """# Small sizes, so that the test suite runs this notebook quickly.
+# For smoother figures use N_E = 1000 (keeping the out-degree) and TRAIN = 20_000.0.
 N_E = 300  # neurons of the self-organising network
 TRAIN = 6000.0  # ms of astrocyte-gated training
 WINDOW = 3000.0  # ms over which the branching ratio is estimated"""),
@@ -33,7 +33,8 @@ Each synapse keeps two traces, $\tau_+ \dot x_i = -x_i$ (presynaptic) and $\tau_
 postsynaptic spike potentiates by $A_+ x_i$, so one pairing at $\Delta t = t_\mathrm{post} -
 t_\mathrm{pre}$ changes the weight by
 
-$$\Delta w = A_+ e^{-\Delta t/\tau_+}\ (\Delta t \ge 0), \qquad \Delta w = -A_- e^{\Delta t/\tau_-}\ (\Delta t < 0).$$
+$$\Delta w = A_+ e^{-\Delta t/\tau_+}\ (\Delta t \ge 0), \qquad
+\Delta w = -A_- e^{\Delta t/\tau_-}\ (\Delta t < 0).$$
 
 Protocol: `k` presynaptic spike sources, each paired with one LIF neuron that a current kick makes
 fire once, at a lag from $-50$ to $+50$ ms. The weights are too small to move the neurons, so the
@@ -53,7 +54,8 @@ pairing = bs.Network(
                    delay_steps=delay, plasticity=rule)],
     [bs.StreamedCurrent("post", "kick")],
 )
-result = bs.run(pairing, n_steps * DT, DT, key=jr.key(0), inputs={"pre": jnp.asarray(pre), "kick": jnp.asarray(kick)})
+inputs = {"pre": jnp.asarray(pre), "kick": jnp.asarray(kick)}
+result = bs.run(pairing, n_steps * DT, DT, key=jr.key(0), inputs=inputs)
 dw = np.asarray(result.final_state.projections["pre->post"].weights).ravel() - 0.5
 lag_ms = lags * DT
 window = np.where(lag_ms >= 0, 0.01 * np.exp(-lag_ms / 16.8), -0.012 * np.exp(lag_ms / 33.7))
@@ -126,7 +128,8 @@ stp_net = bs.Network(populations, projections)
 spikes = np.zeros((n_steps, 1), np.float32)
 spikes[::interval] = 1.0
 monitors = [bs.Monitor(p.name, lambda s, n=p.name: s.projections[n].synapse.g[0]) for p in projections]
-result = bs.run(stp_net, n_steps * DT, DT, key=jr.key(0), inputs={"pre": jnp.asarray(spikes)}, monitors=monitors)
+result = bs.run(stp_net, n_steps * DT, DT, key=jr.key(0), inputs={"pre": jnp.asarray(spikes)},
+                monitors=monitors)
 fig, ax = plt.subplots(figsize=(6, 3))
 t = np.arange(n_steps) * DT
 released = {}
@@ -150,7 +153,8 @@ ax.legend();"""),
 With IP$_3$ clamped at $I_0$ (`LiRinzel(ip3_fixed=I0)`), the astrocyte is the two-variable Li-Rinzel
 model of Ca$^{2+}$-induced Ca$^{2+}$ release from the ER (fluxes in µM/s):
 
-$$\frac{dC}{dt} = \Omega_C m_\infty^3 h^3 (C_T - (1+\rho_A) C) + \Omega_L (C_T - (1+\rho_A) C) - O_P \frac{C^2}{C^2 + K_P^2},
+$$\frac{dC}{dt} = \Omega_C m_\infty^3 h^3 (C_T - (1+\rho_A) C) + \Omega_L (C_T - (1+\rho_A) C) -{}
+ O_P \frac{C^2}{C^2 + K_P^2},
 \qquad \frac{dh}{dt} = O_2 (Q_2 + C)(h_\infty - h),$$
 
 $m_\infty = \frac{I_0}{I_0 + d_1}\frac{C}{C + d_5}$, $h_\infty = Q_2/(Q_2 + C)$,
@@ -190,8 +194,8 @@ Wilting & Priesemann 2018: slopes $r_k$ of $A_{t+k}$ on $A_t$ for $k$ = 1..20 fi
 the population activity in 2 ms bins (one generation). A runaway network is locked to its
 refractory period; the fit then gives $m$ near 0 (no branching process), so its rate is shown too.
 Checked: from a subcritical (150 pA) and a supercritical (320 pA) start, $|m - 1|$ at least halves,
-ending in 0.75-1.2, and both starts reach the same weights; plain STDP (no astrocyte, run for `WINDOW`) depresses
-both."""),
+ending in 0.75-1.2, and both starts reach the same weights; plain STDP (no astrocyte, run for
+`WINDOW`) depresses both."""),
     ("code", """DT, THETA, SIGMA, TAU_A = 0.5, 5.0, 1.0, 200.0
 P = 0.05 * 300 / N_E  # out-degree 15 at any size
 
@@ -236,7 +240,8 @@ for w0 in (150.0, 320.0):
     g = runs[w0, "gated"]
     assert abs(g["m"] - 1) <= 0.5 * abs(g["m_before"] - 1) and 0.75 <= g["m"] <= 1.2, g["m"]
     assert runs[w0, "plain"]["w"][-1] < 0.8 * w0
-assert abs(runs[150.0, "gated"]["w"][-1] - runs[320.0, "gated"]["w"][-1]) < 0.15 * runs[150.0, "gated"]["w"][-1]
+w_sub, w_super = runs[150.0, "gated"]["w"][-1], runs[320.0, "gated"]["w"][-1]
+assert abs(w_sub - w_super) < 0.15 * w_sub  # one fixed point
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 3))
 segment = int(1000.0 / DT)  # rate per second
@@ -245,7 +250,8 @@ for (w0, rule), run in runs.items():
     axes[0].plot(np.arange(len(run["w"])) * DT * 1e-3, run["w"], style, label=f"{w0:.0f} pA, {rule}")
     rate = run["spikes"].reshape(-1, segment, N_E).mean(axis=(1, 2)) / (DT * 1e-3)
     axes[1].plot(np.arange(len(rate)) + 0.5, rate, style + "o", ms=3)
-    ms = [branching(run["spikes"][i:i + segment * 2]) for i in range(0, len(run["spikes"]) - segment * 2 + 1, segment)]
+    starts = range(0, len(run["spikes"]) - 2 * segment + 1, segment)
+    ms = [branching(run["spikes"][i:i + 2 * segment]) for i in starts]
     axes[2].plot(np.arange(len(ms)) + 1.0, ms, style + "o", ms=3)
 axes[0].set(xlabel="time (s)", ylabel="mean E->E weight (pA)")
 axes[1].set(xlabel="time (s)", ylabel="E rate (Hz)", yscale="log")
