@@ -1,6 +1,29 @@
-"""Training: spiking layers, checkpointed BPTT and an optax `fit` loop (see docs/training.md)."""
+"""Training: spiking layers stepped over sequences, checkpointed BPTT, an optax `fit` loop,
+readouts, losses, data encoders and synthetic tasks (see docs/training.md).
 
+Two ways in, one set of models: a whole `Network` under `jax.grad` (`bs.run`), or the layers
+here, which step with the same neuron, synapse and surrogate code.
+"""
+
+from . import data as data, losses as losses, readouts as readouts, tasks as tasks
 from .bptt import backward_temp_bytes as backward_temp_bytes, checkpointed_scan as checkpointed_scan
+from .data import (
+    EventSamples as EventSamples,
+    NMNISTEvents as NMNISTEvents,
+    digits_dataset as digits_dataset,
+    latency_spikes as latency_spikes,
+    poisson_spikes as poisson_spikes,
+    read_nmnist as read_nmnist,
+    read_nmnist_dir as read_nmnist_dir,
+    read_shd as read_shd,
+)
+from .fit import (
+    EarlyStopping as EarlyStopping,
+    fit as fit,
+    make_eval as make_eval,
+    make_step as make_step,
+    minibatches as minibatches,
+)
 from .layers import (
     AbstractLayer as AbstractLayer,
     LeakyReadout as LeakyReadout,
@@ -10,10 +33,21 @@ from .layers import (
     rest_state as rest_state,
     stack as stack,
 )
-from .fit import (
-    EarlyStopping as EarlyStopping,
-    fit as fit,
-    make_eval as make_eval,
-    make_step as make_step,
-    minibatches as minibatches,
+from .losses import (
+    activity_regularizer as activity_regularizer,
+    cross_entropy_membrane as cross_entropy_membrane,
+    cross_entropy_spike_counts as cross_entropy_spike_counts,
+    exponential_filter as exponential_filter,
+    rate_regularizer as rate_regularizer,
+    synapse_hop_regularizer as synapse_hop_regularizer,
+    van_rossum_loss as van_rossum_loss,
 )
+from .readouts import (
+    LinearReadout as LinearReadout,
+    LogisticReadout as LogisticReadout,
+    fit_logistic as fit_logistic,
+    force_train as force_train,
+    ridge_readout as ridge_readout,
+    rls_update as rls_update,
+)
+from .tasks import adding_task as adding_task, cue_accumulation as cue_accumulation, delayed_xor as delayed_xor
