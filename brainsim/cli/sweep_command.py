@@ -227,7 +227,7 @@ def write_table(rows: list[dict], columns: list[str], path: pathlib.Path) -> Non
     if rows and importlib.util.find_spec("pandas") is not None:
         import pandas
 
-        pandas.DataFrame(rows, columns=columns).to_csv(path, index=False)
+        pandas.DataFrame(rows, columns=columns).to_csv(path, index=False, na_rep="nan")
         return
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=columns, lineterminator="\n")
