@@ -47,6 +47,7 @@ tight). A higher target (6 Hz) did not raise m (0.70-0.84): in this network m st
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import pytest
 
 import brainsim as bs
 from brainsim.dynamics.neurons.rate import RateState
@@ -106,6 +107,7 @@ def _measure(w_ee, rule, duration):
     return m, float(spikes.mean() / (DT * 1e-3)), w
 
 
+@pytest.mark.slow  # six runs, 27 s of CPU
 def test_astrocyte_gated_stdp_drives_both_starts_toward_criticality_and_plain_stdp_does_not():
     before = {w: _measure(w, "frozen", WINDOW) for w in (SUB, SUPER)}
     gated = {w: _measure(w, "gated", TRAIN) for w in (SUB, SUPER)}
