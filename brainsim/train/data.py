@@ -41,8 +41,8 @@ PathLike = str | os.PathLike
 
 
 def poisson_spikes(
-    rates_hz: Float[ArrayLike, "*shape"], n_steps: int, *, dt: float, key: PRNGKeyArray
-) -> Float[Array, "n_steps *shape"]:
+    rates_hz: Float[ArrayLike, "..."], n_steps: int, *, dt: float, key: PRNGKeyArray
+) -> Float[Array, "n_steps ..."]:
     r"""Poisson spike trains on a time grid: each step spikes with probability $p = r\,\Delta t$.
 
     $p = r \cdot \Delta t \cdot 10^{-3}$ with $r$ in Hz and $\Delta t$ in ms; at most one spike per
@@ -83,19 +83,20 @@ def _bernoulli_steps(key, rates, n_steps: int, dt: float):
 
 
 def latency_spikes(
-    intensity: Float[ArrayLike, "*shape"],
+    intensity: Float[ArrayLike, "..."],
     n_steps: int,
     *,
     dt: float,
     tau: float = 20.0,
     theta: float = 0.2,
-) -> Float[Array, "n_steps *shape"]:
+) -> Float[Array, "n_steps ..."]:
     r"""Latency code: one spike per input, earlier for brighter inputs, none below threshold.
 
     The spike time of a leaky integrator with time constant $\tau$ charged by a constant input
     $x$ to threshold $\theta$ (as in Zenke & Vogels 2021's latency-encoded datasets):
 
-    $$t(x) = \tau \log\frac{x}{x - \theta}\ \text{ for } x > \theta, \qquad \text{no spike for } x \le \theta,$$
+    $$t(x) = \tau \log\frac{x}{x - \theta}\ \text{ for } x > \theta,
+    \qquad \text{no spike for } x \le \theta,$$
 
     placed in step $\lfloor t/\Delta t \rfloor$; a spike at or after $T\Delta t$ is not emitted.
 
@@ -267,9 +268,7 @@ def read_shd(path: PathLike) -> EventSamples:
             t = np.asarray(times_ds[i], np.float64) * 1e3  # s -> ms
             u = np.asarray(units_ds[i]).astype(np.int64)
             if t.shape != u.shape or t.ndim != 1:
-                raise ValueError(
-                    f"{str(path)!r}: sample {i} has {t.size} times but {u.size} units."
-                )
+                raise ValueError(f"{str(path)!r}: sample {i} has {t.size} times but {u.size} units.")
             if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
                 raise ValueError(f"{str(path)!r}: sample {i} has negative or non-finite times.")
             if u.size and (u.min() < 0 or u.max() >= n_units):

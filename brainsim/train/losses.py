@@ -45,13 +45,15 @@ def _time_first(x: Array, batch_first: bool, name: str) -> Array:
         raise ValueError(f"`{name}` must be 3-D {layout}; got shape {x.shape}.")
     x = jnp.swapaxes(x, 0, 1) if batch_first else x
     if x.shape[1] == 0:
-        raise ValueError(f"`{name}` has an empty batch (shape {x.shape}, time first); pass at least one sample.")
+        raise ValueError(
+            f"`{name}` has an empty batch (shape {x.shape}, time first); pass at least one sample."
+        )
     if x.shape[0] == 0:
         raise ValueError(f"`{name}` has no time steps (shape {x.shape}, time first).")
     return x
 
 
-def check_labels(labels: Int[ArrayLike, " batch"], n_classes: int, batch: int | None = None) -> Array:
+def _check_labels(labels: Int[ArrayLike, " batch"], n_classes: int, batch: int | None = None) -> Array:
     """`labels` as an int array, checked to lie in `[0, n_classes)` (and to number `batch`).
 
     Concrete labels are checked now (`ValueError`); traced ones at run time with
@@ -81,7 +83,7 @@ def check_labels(labels: Int[ArrayLike, " batch"], n_classes: int, batch: int | 
 
 
 def _softmax_cross_entropy(logits: Float[Array, "batch k"], labels: Int[Array, " m"]) -> Float[Array, ""]:
-    labels = check_labels(labels, logits.shape[1], logits.shape[0])
+    labels = _check_labels(labels, logits.shape[1], logits.shape[0])
     log_p = jax.nn.log_softmax(logits, axis=1)
     return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=1))
 
@@ -91,7 +93,8 @@ def cross_entropy_spike_counts(
 ) -> Float[Array, ""]:
     r"""Softmax cross-entropy with the spike counts of the `k` output neurons as logits.
 
-    $$L = -\frac{1}{B}\sum_b \log \frac{e^{c_{b,y_b}}}{\sum_i e^{c_{b,i}}}, \qquad c_{b,i} = \sum_t s_{t,b,i}.$$
+    $$L = -\frac{1}{B}\sum_b \log \frac{e^{c_{b,y_b}}}{\sum_i e^{c_{b,i}}},
+    \qquad c_{b,i} = \sum_t s_{t,b,i}.$$
 
     **Arguments:**
     - `spikes`: `(T, batch, k)` 0/1 spikes (floating point, surrogate gradients pass), or
@@ -135,7 +138,7 @@ def cross_entropy_membrane(
     return _softmax_cross_entropy(logits, labels)
 
 
-def exponential_filter(spikes: Float[Array, "T *rest"], *, tau: float, dt: float) -> Float[Array, "T *rest"]:
+def exponential_filter(spikes: Float[Array, "T ..."], *, tau: float, dt: float) -> Float[Array, "T ..."]:
     r"""The causal exponential trace of a raster on its time grid, by `jax.lax.scan`:
     $f_t = e^{-\Delta t/\tau} f_{t-1} + s_t$, the value just after the spikes of step $t$.
 
@@ -216,7 +219,8 @@ def rate_regularizer(
 ) -> Float[Array, ""]:
     r"""Squared deviation of firing rates from a target, Hz².
 
-    $$R = \frac{1}{Bn}\sum_{b,i} (r_{b,i} - r^\ast_i)^2, \qquad r_{b,i} = \frac{1000}{T\,\Delta t}\sum_t s_{t,b,i}\ \text{Hz}$$
+    $$R = \frac{1}{Bn}\sum_{b,i} (r_{b,i} - r^\ast_i)^2,
+    \qquad r_{b,i} = \frac{1000}{T\,\Delta t}\sum_t s_{t,b,i}\ \text{Hz}$$
 
     with `per_neuron=True`; with `per_neuron=False` the population mean rate of each sample,
     $\bar r_b = \frac1n\sum_i r_{b,i}$, is held to a scalar target: $\frac1B\sum_b(\bar r_b - r^\ast)^2$.
@@ -254,7 +258,8 @@ def activity_regularizer(
 ) -> Float[Array, ""]:
     r"""Penalty on per-neuron spike counts outside `[lower, upper]`.
 
-    $$R = \frac{1}{Bn}\sum_{b,i} \Big([\,\nu_{\text{lower}} - c_{b,i}]_+^p + [\,c_{b,i} - \nu_{\text{upper}}]_+^p\Big),
+    $$R = \frac{1}{Bn}\sum_{b,i}
+    \Big([\,\nu_{\text{lower}} - c_{b,i}]_+^p + [\,c_{b,i} - \nu_{\text{upper}}]_+^p\Big),
     \qquad c_{b,i} = \sum_t s_{t,b,i},$$
 
     a per-neuron form of the lower and upper spike-count bounds of Zenke & Vogels 2021 (their
@@ -297,7 +302,9 @@ def _as_assignment(placement: Array, n: int, n_cores: int, name: str) -> Array:
         except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
             cores = None
         if cores is not None and np.any((cores < 0) | (cores >= n_cores)):
-            raise ValueError(f"`{name}` cores must be in [0, {n_cores}) for a ({n_cores}, {n_cores}) `distance`.")
+            raise ValueError(
+                f"`{name}` cores must be in [0, {n_cores}) for a ({n_cores}, {n_cores}) `distance`."
+            )
         return jax.nn.one_hot(placement, n_cores)
     if placement.shape != (n, n_cores):
         raise ValueError(

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .losses import check_labels
+from .losses import _check_labels
 
 
 class LinearReadout(eqx.Module):
@@ -159,7 +159,7 @@ def fit_logistic(
         raise ValueError(f"`l2` must be >= 0; got {l2!r}.")
     labels = jnp.asarray(labels)
     _check_design(states, labels.shape[0] if labels.ndim == 1 else -1, "labels")
-    labels = check_labels(labels, n_classes, states.shape[0])
+    labels = _check_labels(labels, n_classes, states.shape[0])
     dtype = states.dtype
     params = LogisticReadout(jnp.zeros((states.shape[1], n_classes), dtype), jnp.zeros(n_classes, dtype))
     l2 = jnp.asarray(l2, dtype)

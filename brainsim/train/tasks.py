@@ -28,7 +28,6 @@ import jax.random as jr
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 
-
 def _require(name: str, value, low, unit: str = "") -> None:
     if not value >= low:
         raise ValueError(f"`{name}` must be >= {low}{' ' + unit if unit else ''}; got {value!r}.")
@@ -192,13 +191,27 @@ def cue_accumulation(
     _require("n_cues", n_cues, 1)
     if n_cues % 2 == 0:
         raise ValueError(f"`n_cues` must be odd (no ties); got {n_cues!r}.")
-    for name, value in (("cue_steps", cue_steps), ("recall_steps", recall_steps), ("n_per_group", n_per_group)):
+    for name, value in (
+        ("cue_steps", cue_steps),
+        ("recall_steps", recall_steps),
+        ("n_per_group", n_per_group),
+    ):
         _require(name, value, 1)
     _require("gap_steps", gap_steps, 0)
     _require("delay_steps", delay_steps, 0)
     _require_probability(dt, rate_hz, noise_hz)
     return _cue_accumulation(
-        key, batch, n_cues, cue_steps, gap_steps, delay_steps, recall_steps, n_per_group, dt, rate_hz, noise_hz
+        key,
+        batch,
+        n_cues,
+        cue_steps,
+        gap_steps,
+        delay_steps,
+        recall_steps,
+        n_per_group,
+        dt,
+        rate_hz,
+        noise_hz,
     )
 
 

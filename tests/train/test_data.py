@@ -148,7 +148,10 @@ def test_read_nmnist_round_trips(tmp_path):
 
 
 def test_read_nmnist_dir_labels_and_units(tmp_path):
-    for digit, name, ev in [(3, "00001.bin", EVENTS), (0, "00002.bin", dict(x=[1], y=[2], p=[1], t_us=[999]))]:
+    for digit, name, ev in [
+        (3, "00001.bin", EVENTS),
+        (0, "00002.bin", dict(x=[1], y=[2], p=[1], t_us=[999])),
+    ]:
         (tmp_path / str(digit)).mkdir()
         (tmp_path / str(digit) / name).write_bytes(_nmnist_bytes(**ev))
     data = read_nmnist_dir(tmp_path)

@@ -33,7 +33,9 @@ def test_cross_entropy_spike_counts_matches_numpy_and_batch_first():
     expected = _np_cross_entropy(np.asarray(SPIKES).sum(axis=0), np.asarray(LABELS))
     assert float(cross_entropy_spike_counts(SPIKES, LABELS)) == pytest.approx(expected, rel=1e-5)
     swapped = jnp.swapaxes(SPIKES, 0, 1)
-    assert float(cross_entropy_spike_counts(swapped, LABELS, batch_first=True)) == pytest.approx(expected, rel=1e-5)
+    assert float(cross_entropy_spike_counts(swapped, LABELS, batch_first=True)) == pytest.approx(
+        expected, rel=1e-5
+    )
 
 
 @pytest.mark.parametrize("reduce", ["max", "mean"])
@@ -91,8 +93,12 @@ def test_van_rossum_loss_equals_analysis_distance_squared():
             for j in range(2):
                 ta, tb = np.flatnonzero(a[:, i, j]) * dt, np.flatnonzero(b[:, i, j]) * dt
                 expected.append(van_rossum_distance(ta, tb, tau_ms=tau) ** 2)
-                single = van_rossum_loss(jnp.asarray(a[:, i : i + 1, j : j + 1]),
-                                         jnp.asarray(b[:, i : i + 1, j : j + 1]), tau=tau, dt=dt)
+                single = van_rossum_loss(
+                    jnp.asarray(a[:, i : i + 1, j : j + 1]),
+                    jnp.asarray(b[:, i : i + 1, j : j + 1]),
+                    tau=tau,
+                    dt=dt,
+                )
                 assert float(single) == pytest.approx(expected[-1], rel=1e-10, abs=1e-12)
         got = van_rossum_loss(jnp.asarray(a), jnp.asarray(b), tau=tau, dt=dt)
         assert float(got) == pytest.approx(np.mean(expected), rel=1e-10)
@@ -108,7 +114,13 @@ def test_van_rossum_loss_closed_forms_and_gradient():
     with jax.enable_x64(True):
         x = jr.uniform(jr.key(2), (15, 2, 3), jnp.float64)
         y = jr.uniform(jr.key(3), (15, 2, 3), jnp.float64)
-        check_grads(lambda x: van_rossum_loss(jnp.asarray(x), y, tau=4.0, dt=1.0), (x,), order=1, modes=["rev"])
+        loss = jax.jit(lambda x: van_rossum_loss(x, y, tau=4.0, dt=1.0))
+        check_grads(lambda x: loss(jnp.asarray(x)), (x,), order=1, modes=["rev"])
+        # under vmap: one loss per stacked raster pair, equal to the separate calls
+        stacked = jax.vmap(lambda x, y: van_rossum_loss(x, y, tau=4.0, dt=1.0))(
+            jnp.stack([x, y]), jnp.stack([y, y])
+        )
+        np.testing.assert_allclose(np.asarray(stacked), [float(loss(x)), 0.0], rtol=1e-12)
     # descent on a relaxed raster moves its spike mass toward the target's step
     g = np.asarray(jax.grad(lambda s: van_rossum_loss(s, b, tau=tau, dt=dt))(a))[:, 0, 0]
     assert g[35] < 0 < g[20]
@@ -157,8 +169,8 @@ def test_synapse_hop_regularizer_matches_explicit_sum_and_hardware_cost():
     w = jr.normal(jr.key(4), (3, 5))
     core_pre, core_post = jnp.array([0, 1, 3]), jnp.array([0, 0, 2, 3, 1])
     rates = jnp.array([5.0, 10.0, 2.0])
-    expected = sum(abs(float(w[i, j])) * float(rates[i]) * abs(int(core_pre[i]) - int(core_post[j]))
-                   for i in range(3) for j in range(5))
+    w_, r_, cp, cq = (np.asarray(a) for a in (w, rates, core_pre, core_post))
+    expected = sum(abs(w_[i, j]) * r_[i] * abs(cp[i] - cq[j]) for i in range(3) for j in range(5))
     got = synapse_hop_regularizer(w, core_pre, core_post, rates, LINE)
     assert float(got) == pytest.approx(expected, rel=1e-5)
     one_hot = jax.nn.one_hot(jnp.concatenate([core_pre, core_post]), 4)
@@ -192,6 +204,7 @@ def test_synapse_hop_regularizer_soft_placement_gradient():
     rates = jnp.array([1.0, 2.0, 3.0])
     post = jnp.array([0, 1, 2, 3])
 
+    @jax.jit
     def cost(logits):
         return synapse_hop_regularizer(w, jax.nn.softmax(logits, axis=1), post, rates, LINE)
 

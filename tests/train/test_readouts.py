@@ -58,7 +58,9 @@ def test_ridge_readout_rejects_bad_inputs():
 
 def _blobs(key, n_per_class, centres):
     keys = jr.split(key, len(centres))
-    x = jnp.concatenate([c[None, :] + 0.5 * jr.normal(k, (n_per_class, len(c))) for k, c in zip(keys, centres, strict=True)])
+    x = jnp.concatenate(
+        [c[None, :] + 0.5 * jr.normal(k, (n_per_class, len(c))) for k, c in zip(keys, centres, strict=True)]
+    )
     y = jnp.repeat(jnp.arange(len(centres)), n_per_class)
     return x, y
 
@@ -106,7 +108,9 @@ def test_rls_update_is_sherman_morrison_inverse_correlation():
         for r in states:
             p, w = rls_update(p, w, jnp.asarray(r), jnp.zeros(1))
         # P after the updates is the inverse of alpha I + sum r r^T
-        np.testing.assert_allclose(np.asarray(p), np.linalg.inv(0.5 * np.eye(6) + states.T @ states), rtol=1e-9)
+        np.testing.assert_allclose(
+            np.asarray(p), np.linalg.inv(0.5 * np.eye(6) + states.T @ states), rtol=1e-9
+        )
 
 
 def _reservoir(n_steps, period, n=100, seed=0):
