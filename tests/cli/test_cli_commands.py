@@ -124,7 +124,13 @@ def _actions(command: argparse.ArgumentParser):
 
 def test_every_flag_has_help_text():
     flags = list(_actions(parser()))
-    assert {prog for prog, _ in flags} == {"brainsim", "brainsim demo", "brainsim run", "brainsim map"}
+    assert {prog for prog, _ in flags} == {
+        "brainsim",
+        "brainsim demo",
+        "brainsim run",
+        "brainsim map",
+        "brainsim sweep",
+    }
     assert {a.dest for prog, a in flags if prog == "brainsim map"} >= {
         "config",
         "out",

@@ -49,13 +49,18 @@ def test_every_flag_of_every_command_is_documented():
 
 def test_toml_examples_are_valid_configs(tmp_path):
     blocks = _blocks("toml")
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for index, block in enumerate(blocks):
         path = tmp_path / f"example{index}.toml"
         path.write_text(block)
         load_config(path)  # raises ConfigError if the example is wrong
     shipped = tomllib.loads((ROOT / "configs" / "readme_network.toml").read_text())
-    assert tomllib.loads(blocks[0]) == shipped  # the page shows the shipped file
+    (readme,) = [b for b in blocks if "[[populations]]" in b]
+    assert tomllib.loads(readme) == shipped  # the page shows the shipped file
+    study = tomllib.loads((ROOT / "configs" / "coba_sweep.toml").read_text())
+    (shown,) = [tomllib.loads(b) for b in blocks if "[sweep]" in b]
+    assert shown["sweep"]["parameters"] == study["sweep"]["parameters"]  # the shipped grid
+    assert shown["sweep"]["metrics"] == study["sweep"]["metrics"]
 
 
 def test_python_example_runs():
