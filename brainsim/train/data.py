@@ -27,6 +27,7 @@ importRosbag and expelliarmus, far more than two file formats need.)
 
 import dataclasses
 import functools as ft
+import importlib
 import os
 import pathlib
 from typing import Literal
@@ -153,13 +154,13 @@ def digits_dataset(
 
     **Returns:** `(spikes (T, 1797, 64) float32, labels (1797,) int32)`.
     """
-    try:
-        from sklearn.datasets import load_digits
+    try:  # optional (the `dev` extra), imported on first use as `sweep` does with pandas
+        sklearn_datasets = importlib.import_module("sklearn.datasets")
     except ImportError as error:
         raise ImportError(
             "`digits_dataset` needs scikit-learn for its bundled digits: `pip install scikit-learn`."
         ) from error
-    digits = load_digits()
+    digits = sklearn_datasets.load_digits()
     intensity = np.asarray(digits.data, np.float32) / 16.0
     labels = jnp.asarray(digits.target, jnp.int32)
     if encoding == "poisson":
@@ -224,7 +225,7 @@ class EventSamples:
 
 
 def _open_hdf5(path: pathlib.Path):
-    import h5py  # a dependency of nir, so installed with brainsim
+    import h5py  # installed with nir (which requires it); declare it in pyproject's dependencies
 
     if not path.is_file():
         raise FileNotFoundError(f"{str(path)!r}: no such file.")
