@@ -1,4 +1,5 @@
-"""The `brainsim` command line: `demo`, `run CONFIG.toml`, `map CONFIG.toml --chip ...`.
+"""The `brainsim` command line: `demo`, `run CONFIG.toml`, `map CONFIG.toml --chip ...`,
+`sweep CONFIG.toml` (the grid of the config's `[sweep]` table, through `bs.sweep`).
 
 Config files are TOML, checked against a declarative schema (`SCHEMA`, rendered in
 `docs/cli.md`); every mistake is a `ConfigError` naming the key and its line.
