@@ -264,10 +264,11 @@ def read_shd(path: PathLike) -> EventSamples:
                 f"{str(path)!r}: `spikes/times`, `spikes/units` and `labels` must have one entry per "
                 f"sample; got {len(times_ds)}, {len(units_ds)} and {len(labels)}."
             )
+        all_times, all_units = times_ds[()], units_ds[()]  # one read each: object arrays of arrays
         times, units = [], []
         for i in range(len(labels)):  # over samples, on the host
-            t = np.asarray(times_ds[i], np.float64) * 1e3  # s -> ms
-            u = np.asarray(units_ds[i]).astype(np.int64)
+            t = np.asarray(all_times[i], np.float64) * 1e3  # s -> ms
+            u = np.asarray(all_units[i]).astype(np.int64)
             if t.shape != u.shape or t.ndim != 1:
                 raise ValueError(f"{str(path)!r}: sample {i} has {t.size} times but {u.size} units.")
             if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
