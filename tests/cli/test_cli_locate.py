@@ -1,6 +1,7 @@
 """`brainsim.cli.locate.key_lines`: the line of every key, read back from the TOML text."""
 
 import pathlib
+import re
 import tomllib
 
 import pytest
@@ -93,4 +94,5 @@ def test_every_key_of_the_shipped_configs_is_found_on_its_line(config):
     for path in paths:
         line = source[lines[path] - 1]
         assert line.split("#")[0].strip(), path
-        assert f"{path[-1]} =" in line or f"{path[-1]}=" in line, (path, line)
+        key = path[-1] if re.fullmatch(r"[\w-]+", path[-1]) else f'"{path[-1]}"'  # quoted: "a.b" = ...
+        assert f"{key} =" in line or f"{key}=" in line, (path, line)
