@@ -194,7 +194,7 @@ def _set(data: dict, parts: list[str], value, label: str, path: pathlib.Path) ->
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            index = _element(node, part)
+            index = element_index(node, part)
             if index is None:
                 names = [_element_name(e, j) for j, e in enumerate(node) if isinstance(e, dict)]
                 raise ConfigError(
@@ -217,7 +217,7 @@ def _set(data: dict, parts: list[str], value, label: str, path: pathlib.Path) ->
     return concrete
 
 
-def _element(elements: list, part: str) -> int | None:
+def element_index(elements: list, part: str) -> int | None:
     """The index of the element of an array of tables named `part` (its `name`, or for a
     projection without one `pre->post`), or `part` as an index."""
     for index, element in enumerate(elements):

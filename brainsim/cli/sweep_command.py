@@ -21,7 +21,7 @@ import numpy as np
 from .. import SimulationResult, analysis
 from ..sweep import SweepError, SweepResult, sweep
 from .build import build_network, keys
-from .config import Config, _element, sweep_label
+from .config import Config, element_index, sweep_label
 from .run_command import versions, write_json
 from .schema import SCHEMA, ConfigError
 
@@ -90,7 +90,7 @@ def sweep_config(config: Config, out: pathlib.Path, *, progress: bool = True) ->
             progress=progress,
         )
     except SweepError as err:
-        failure, result = err, err.result
+        failure, result = _readable(err, paths, grid, out / "sweep.csv"), err.result
     except ValueError as err:  # e.g. engine = "fused" for a network it does not cover
         if "engine" not in str(err):
             raise
@@ -133,7 +133,7 @@ def sweep_config(config: Config, out: pathlib.Path, *, progress: bool = True) ->
     }
     write_json(out / files["summary"], summary)
     if failure is not None:
-        raise _readable(failure, paths, grid, out / files["table"])
+        raise failure
     return summary
 
 
@@ -243,7 +243,7 @@ def parameter_unit(config: Config, path: str) -> str:
         return ""
     spec = config.values[table.name]
     if table.array:
-        index = _element(config.source.get(table.name, []), parts[1])
+        index = element_index(config.source.get(table.name, []), parts[1])
         if index is None or len(parts) < 3:
             return ""
         spec, parts = config.values[table.name][index], parts[1:]

@@ -262,6 +262,8 @@ def test_a_value_a_constructor_rejects_names_the_point_and_exits_2(tmp_path, cap
     assert f"`projections[0].weight` in [sweep] `projections.0.weight` = -2.0 at line {line}: " in err
     assert "a `COBA` output takes conductances >= 0 nS" in err
     assert (out / "sweep.csv").read_text() == "point,projections.0.weight,rate\n"  # no point completed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["completed"] == 0 and summary["error"] in err
 
 
 @pytest.mark.parametrize("command", ["run", "map"])
