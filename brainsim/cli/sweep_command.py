@@ -10,7 +10,6 @@ compiles once per group. Point `k` is simulated with the key `bs.sweep.point_key
 """
 
 import csv
-import importlib.util
 import math
 import pathlib
 import time
@@ -222,13 +221,8 @@ def table_rows(result: SweepResult, grid: dict[str, list]) -> list[dict]:
 
 
 def write_table(rows: list[dict], columns: list[str], path: pathlib.Path) -> None:
-    """`rows` (dicts with keys `columns`) as CSV, with pandas if it is installed, else with the
-    `csv` module (the same text: a header, then one line per row)."""
-    if rows and importlib.util.find_spec("pandas") is not None:
-        import pandas
-
-        pandas.DataFrame(rows, columns=columns).to_csv(path, index=False, na_rep="nan")
-        return
+    """`rows` (dicts with keys `columns`) as CSV: a header, then one line per row (NaN as
+    `nan`, floats with all their digits), readable by pandas and any spreadsheet."""
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=columns, lineterminator="\n")
         writer.writeheader()

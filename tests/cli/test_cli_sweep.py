@@ -161,13 +161,11 @@ def test_a_size_parameter_groups_points_and_element_names_address_keys(tmp_path)
     assert summary["files"]["heatmaps"] == [f"heatmap_{m}.png" for m in ("rate_exc", "rate_inh", "rate")]
 
 
-def test_csv_without_pandas_is_the_same_text(tmp_path, monkeypatch):
+def test_csv_rows_keep_every_digit_and_nan(tmp_path):
     rows = [{"point": 0, "a.b": 1.5, "rate": 0.1 + 0.2}, {"point": 1, "a.b": "x", "rate": float("nan")}]
     columns = ["point", "a.b", "rate"]
-    write_table(rows, columns, tmp_path / "pandas.csv")
-    monkeypatch.setattr("importlib.util.find_spec", lambda name, *args: None)
     write_table(rows, columns, tmp_path / "csv.csv")
-    assert (tmp_path / "csv.csv").read_text() == (tmp_path / "pandas.csv").read_text()
+    assert (tmp_path / "csv.csv").read_text().splitlines()[2] == "1,x,nan"
     assert (tmp_path / "csv.csv").read_text().splitlines()[1] == "0,1.5,0.30000000000000004"
     write_table([], columns, tmp_path / "empty.csv")
     assert (tmp_path / "empty.csv").read_text() == "point,a.b,rate\n"
