@@ -1,8 +1,8 @@
 """brainsim: a differentiable brain simulator in JAX.
 
 The public API is flat: `bs.LIF`, `bs.Network`, `bs.run`, `bs.simulate`, `bs.FixedProbability`,
-... Subpackages `bs.models`, `bs.analysis` and `bs.hardware` are namespaces; `analysis` and
-`hardware` (matplotlib, pymetis) are imported on first use.
+... Subpackages `bs.models`, `bs.analysis`, `bs.hardware`, `bs.io`, `bs.distributed` and
+`bs.train` are namespaces; all but `models` are imported on first use.
 """
 
 import importlib
@@ -156,6 +156,7 @@ __all__ = [
     "hardware",
     "io",
     "distributed",
+    "train",
     # the flat API
     "AbstractConnectivity",
     "AbstractConnectivityRule",
@@ -291,11 +292,11 @@ __all__ = [
 
 __version__ = importlib.metadata.version("brainsim")
 
-_LAZY_SUBPACKAGES = ("analysis", "hardware", "io", "distributed")
+_LAZY_SUBPACKAGES = ("analysis", "hardware", "io", "distributed", "train")
 
 
 def __getattr__(name: str):
-    """Import `analysis` and `hardware` on first use (they pull in matplotlib and pymetis)."""
+    """Import the subpackages of `_LAZY_SUBPACKAGES` on first use (matplotlib, pymetis, h5py, optax)."""
     if name in _LAZY_SUBPACKAGES:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module

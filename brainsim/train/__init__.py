@@ -5,7 +5,6 @@ Two ways in, one set of models: a whole `Network` under `jax.grad` (`bs.run`), o
 here, which step with the same neuron, synapse and surrogate code.
 """
 
-from . import data as data, losses as losses, readouts as readouts, tasks as tasks
 from .bptt import backward_temp_bytes as backward_temp_bytes, checkpointed_scan as checkpointed_scan
 from .data import (
     EventSamples as EventSamples,
@@ -17,7 +16,7 @@ from .data import (
     read_nmnist_dir as read_nmnist_dir,
     read_shd as read_shd,
 )
-from .fit import (
+from .loop import (
     EarlyStopping as EarlyStopping,
     fit as fit,
     make_eval as make_eval,

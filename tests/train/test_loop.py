@@ -1,4 +1,4 @@
-"""Tests of `brainsim/train/fit.py`: `fit` learns, equals a hand-written loop from the same
+"""Tests of `brainsim/train/loop.py`: `fit` learns, equals a hand-written loop from the same
 pieces, stops early, and refuses bad data."""
 
 import equinox as eqx
