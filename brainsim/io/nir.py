@@ -2,6 +2,8 @@ r"""Export to and import from the Neuromorphic Intermediate Representation (NIR,
 
     graph = brainsim.io.nir.to_nir(network, dt=0.1)      # Network -> nir.NIRGraph
     network = brainsim.io.nir.from_nir(graph, dt=0.1)    # nir.NIRGraph -> Network
+    graph = brainsim.io.nir.to_nir(layers, dt=1.0)       # brainsim.train layer stack -> nir.NIRGraph
+    layers = brainsim.io.nir.layers_from_nir(graph, dt=1.0)  # chain nir.NIRGraph -> Sequential
 
 **Semantics.** NIR declares continuous-time dynamics; a spike is a Dirac pulse of area 1. A
 `Linear`/`Affine`/`Scale` chain between two neuron (or `Input`) nodes is one `Projection`; its
@@ -29,7 +31,7 @@ and reset; an `Affine` node is $W x + b$, summed over all edges into a node.
 
 Population and projection names are the NIR node keys. Every other node (`Conv1d`, `Conv2d`,
 `Flatten`, `SumPool2d`, `AvgPool2d`, `LI`, `I`, `CubaLI`, subgraphs) raises a `TypeError` naming
-its key and type.
+its key and type (an `LI` readout converts to a layer stack's `LeakyReadout`, below).
 
 **Units.** NIR times are seconds; brainsim's are ms (`x 1000`). NIR leaves voltage, current and
 resistance in one unspecified consistent system, which brainsim reads as mV, pA and G$\Omega$
@@ -53,7 +55,21 @@ CubaLIF), `ConstantCurrent` as the only external input, and per-synapse delays t
 per presynaptic or per postsynaptic neuron. A `ConstantCurrent` becomes the bias of the first
 projection into its population (or a shift of `v_leak` when there is none, or when it does not
 pass through a CubaLIF's synapse). Initial states, solvers and surrogates are not part of NIR.
-The layer API of the training issue does not exist yet; only `Network`s convert.
+
+**Layer stacks** (`brainsim.train`). A `RecurrentSpikingLayer` is a population fed by one
+projection (and a recurrent one) and converts through the same LIF/CubaLIF rules, its weights
+as the projection's; a `LeakyReadout` $\tau \dot u = -u + x W + b$ is NIR's
+`LI` $\tau \dot v = (v_\mathrm{leak} - v) + R I$ with $R = 1$, $v_\mathrm{leak} = 0$ and an
+`Affine` bias $b$: its output $u$ is in the units of the LI's $v$. Timing: row $t$ of a layer's
+input acts in step $t$, so it is a Dirac at $t\,\Delta t$ (the start of the step), and a layer's
+weight $W$ on a spike is the NIR weight $W \Delta t / (1000 f)$, $f$ as above with $\tau$ the
+layer's membrane (LIF) or readout time constant (over $R$ for LI), or $W \tau_\mathrm{syn}/1000$
+into a CubaLIF. A spike emitted in step $t$ (at $(t+1)\Delta t$) reaches the next layer in the
+same step $t$ (one step earlier than NIR's zero delay: each layer of a stack runs one step ahead
+of the `Network` imported from the same graph, `from_nir`), and its own recurrent input in step
+$t+1$ (as a `Network`). Layers start at rest ($v = v_\mathrm{leak}$, $u = 0$). A chain with a
+`Delay`, a branch, a bias into a spiking layer, an `IF`, `Threshold`, convolution or other node
+raises an error naming it; `ALIF`, `COBA` and other synapses do not export.
 """
 
 import pathlib
@@ -67,32 +83,56 @@ from ._nir_import import InputKind, from_nir_graph
 from ._nir_units import MS_PER_SECOND as MS_PER_SECOND
 
 
-def to_nir(network: Network, *, dt: float, outputs: Sequence[str] | None = None) -> nir.NIRGraph:
-    """A NIR graph with the same dynamics as `network` stepped at `dt`.
+def to_nir(model, *, dt: float, outputs: Sequence[str] | None = None) -> nir.NIRGraph:
+    """A NIR graph with the same dynamics as `model` (a `Network` or a layer stack) stepped at `dt`.
 
     **Arguments:**
-    - `network`: a `bs.Network` of `LIF` (`t_ref = 0`), `IntegrateAndFire`, `ThresholdUnit`,
+    - `model`: a `bs.Network` of `LIF` (`t_ref = 0`), `IntegrateAndFire`, `ThresholdUnit`,
       `SpikeSource` and `ValueSource` populations, `CUBA` projections through
-      `InstantaneousSynapse` or `ExponentialSynapse`, and `ConstantCurrent` inputs.
-    - `dt`: the step (ms, > 0) the network is meant to run at: spike weights are scaled with it
-      (see the module docstring) and delays are `(delay_steps - 1) * dt`.
+      `InstantaneousSynapse` or `ExponentialSynapse`, and `ConstantCurrent` inputs; or a
+      `brainsim.train` layer stack: a `Sequential` (or a single layer) of `RecurrentSpikingLayer`s
+      (`LIF` with `t_ref = 0`, `CUBA`, either synapse) and optionally a final `LeakyReadout`
+      (see "Layer stacks" in the module docstring).
+    - `dt`: the step (ms, > 0) the model is meant to run at: spike weights are scaled with it
+      (see the module docstring) and delays are `(delay_steps - 1) * dt`; a layer's own `dt`
+      must equal it.
     - `outputs`: population names to expose as `Output` nodes; default the spiking populations
-      that project to no other population.
+      that project to no other population (`Network`s only; a layer stack's Output is its last
+      layer).
 
     **Returns:** a `nir.NIRGraph`: one node per population (its name as key), one `Linear` (or
     `Affine`) node per projection (its name), `Delay` nodes named `"<projection>:delay"`. It is
     built with `type_check=False`, so a network without data sources needs no invented `Input`.
+    A layer stack gives `input -> layer0_weights -> layer0 (-> layer0_recurrent -> layer0) ->
+    ... -> output`.
 
-    **Raises:** `TypeError`/`ValueError` naming the population, projection or input that NIR
-    cannot express.
+    **Raises:** `TypeError`/`ValueError` naming the population, projection, input or layer that
+    NIR cannot express.
     """
-    return to_nir_graph(network, dt=dt, outputs=outputs)
+    if isinstance(model, Network):
+        return to_nir_graph(model, dt=dt, outputs=outputs)
+    from ..train.layers import AbstractLayer  # lazily: brainsim.train is a lazy subpackage
+
+    if isinstance(model, AbstractLayer):
+        if outputs is not None:
+            raise ValueError("`outputs` applies to `Network`s; a layer stack's Output is its last layer.")
+        from ._nir_layers import layers_to_nir_graph
+
+        return layers_to_nir_graph(model, dt=dt)
+    raise TypeError(
+        f"`model` must be a `bs.Network` or a `brainsim.train` layer stack; got {type(model).__name__}."
+    )
 
 
 def from_nir(
-    graph: nir.NIRGraph, *, dt: float, input_kind: InputKind | dict[str, InputKind] = "spikes"
-) -> Network:
-    """A `bs.Network` simulating `graph` at step `dt`.
+    graph: nir.NIRGraph,
+    *,
+    dt: float,
+    input_kind: InputKind | dict[str, InputKind] = "spikes",
+    as_layers: bool = False,
+):
+    """A `bs.Network` simulating `graph` at step `dt` (or, with `as_layers=True`, the layer stack
+    `layers_from_nir(graph, dt=dt)`).
 
     **Arguments:**
     - `graph`: a flat `nir.NIRGraph` of the supported nodes (see the module docstring).
@@ -109,7 +149,33 @@ def from_nir(
     `ValueError` naming the node for parameters out of range, mismatched shapes, or a delay that
     is not a whole number of steps, and naming `dt` for a bad step.
     """
+    if as_layers:
+        if input_kind != "spikes":
+            raise ValueError("`input_kind` applies to `Network`s; a layer stack's Input carries spikes.")
+        return layers_from_nir(graph, dt=dt)
     return from_nir_graph(graph, dt=dt, input_kind=input_kind)
+
+
+def layers_from_nir(graph: nir.NIRGraph, *, dt: float):
+    """A `brainsim.train.Sequential` simulating the chain `graph` at step `dt` (see "Layer stacks"
+    in the module docstring).
+
+    **Arguments:**
+    - `graph`: a chain `Input -> (Linear/Affine/Scale -> LIF or CubaLIF, each optionally with a
+      recurrent `Linear` self-loop) ... -> (Linear/Affine/Scale -> LI) -> Output`.
+    - `dt`: the step (ms, > 0) every layer gets.
+
+    **Returns:** `Sequential` of `RecurrentSpikingLayer`s (`bs.LIF`, `InstantaneousSynapse` for
+    LIF, `ExponentialSynapse` for CubaLIF, `CUBA`) and, for an `LI` node, a final `LeakyReadout`;
+    call it on `(T, batch, n_in)` spikes.
+
+    **Raises:** `TypeError` naming a node a layer cannot represent (`Conv2d`, `IF`, ...);
+    `ValueError` naming a `Delay`, a branch or merge, a bias into a spiking layer, or an LI
+    whose `tau` differs per neuron.
+    """
+    from ._nir_layers import layers_from_nir_graph  # lazily: it imports brainsim.train
+
+    return layers_from_nir_graph(graph, dt=dt)
 
 
 def write(
