@@ -16,13 +16,6 @@ from .data import (
     read_nmnist_dir as read_nmnist_dir,
     read_shd as read_shd,
 )
-from .loop import (
-    EarlyStopping as EarlyStopping,
-    fit as fit,
-    make_eval as make_eval,
-    make_step as make_step,
-    minibatches as minibatches,
-)
 from .layers import (
     AbstractLayer as AbstractLayer,
     LeakyReadout as LeakyReadout,
@@ -31,6 +24,13 @@ from .layers import (
     SpikingLayer as SpikingLayer,
     rest_state as rest_state,
     stack as stack,
+)
+from .loop import (
+    EarlyStopping as EarlyStopping,
+    fit as fit,
+    make_eval as make_eval,
+    make_step as make_step,
+    minibatches as minibatches,
 )
 from .losses import (
     activity_regularizer as activity_regularizer,
@@ -49,4 +49,8 @@ from .readouts import (
     ridge_readout as ridge_readout,
     rls_update as rls_update,
 )
-from .tasks import adding_task as adding_task, cue_accumulation as cue_accumulation, delayed_xor as delayed_xor
+from .tasks import (
+    adding_task as adding_task,
+    cue_accumulation as cue_accumulation,
+    delayed_xor as delayed_xor,
+)

@@ -7,8 +7,9 @@ steps as a scan over $T/c$ chunks, each chunk an inner scan of $c$ steps wrapped
 pass recomputes one chunk at a time, so memory grows like $T/c + c$ steps (minimal at
 $c \approx \sqrt{T}$) for the price of one more forward pass. Work hoisted out of the time
 loop (a layer's input projection) runs per chunk (`prologue`), so it too is held for one
-chunk at a time; what remains linear in $T$ is the input sequence and the output itself. The float operations of the
-steps are the same, so the gradients are those of plain BPTT (bit for bit on CPU).
+chunk at a time; what remains linear in $T$ is the input sequence and the output itself. The
+steps compute the same float operations, so the gradients are those of plain BPTT up to how
+XLA fuses the recomputed chunks (equal to 1e-12 in float64; ~1e-6 relative in float32).
 """
 
 from collections.abc import Callable
@@ -68,9 +69,7 @@ def checkpointed_scan(
     ys = jtu.tree_map(lambda y: y.reshape((n_chunks * chunk,) + y.shape[2:]), ys)
     if rest:
         tail = jtu.tree_map(lambda x: x[n_chunks * chunk :], xs)
-        carry, ys_tail = jax.checkpoint(
-            lambda c, x: jax.lax.scan(f, c, prepare(x), length=rest)
-        )(carry, tail)
+        carry, ys_tail = jax.checkpoint(lambda c, x: jax.lax.scan(f, c, prepare(x), length=rest))(carry, tail)
         ys = jtu.tree_map(lambda a, b: jax.numpy.concatenate([a, b]), ys, ys_tail)
     return carry, ys
 

@@ -69,7 +69,9 @@ def check_sequence(x, n_in: int, batch_first: bool, who: str) -> SequenceIn:
         x = jnp.swapaxes(x, 0, 1)
     n_steps, batch, features = x.shape
     if features != n_in:
-        raise ValueError(f"{who}: input has {features} features on its last axis; the layer takes `n_in` = {n_in}.")
+        raise ValueError(
+            f"{who}: input has {features} features on its last axis; the layer takes `n_in` = {n_in}."
+        )
     if n_steps == 0:
         raise ValueError(f"{who}: the time axis is empty (T = 0).")
     if batch == 0:
@@ -164,7 +166,8 @@ class RecurrentSpikingLayer(AbstractLayer):
         n_out = self.weights.shape[1]
         if self.recurrent_weights is not None and jnp.shape(self.recurrent_weights) != (n_out, n_out):
             raise ValueError(
-                f"`recurrent_weights` must have shape ({n_out}, {n_out}); got {jnp.shape(self.recurrent_weights)}."
+                f"`recurrent_weights` must have shape ({n_out}, {n_out}); got "
+                f"{jnp.shape(self.recurrent_weights)}."
             )
         if not self.dt > 0:
             raise ValueError(f"`dt` must be > 0 ms; got {self.dt!r}.")
@@ -172,7 +175,9 @@ class RecurrentSpikingLayer(AbstractLayer):
     def initial_state(self, batch: int, dtype):
         """`(neuron, synapse, spikes)` at rest for `batch` sequences, each leaf `(batch, n_out)`."""
         neuron = _batched(rest_state(self.neuron, self.n_out, dtype), batch)
-        synapse = jtu.tree_map(lambda a: a.astype(dtype), _batched(self.synapse.init_state(self.n_out), batch))
+        synapse = jtu.tree_map(
+            lambda a: a.astype(dtype), _batched(self.synapse.init_state(self.n_out), batch)
+        )
         return neuron, synapse, jnp.zeros((batch, self.n_out), dtype)
 
     def cell(self, neuron, synapse, drive: Float[Array, " n_out"], t):
@@ -229,9 +234,9 @@ def SpikingLayer(
     n_out: int,
     *,
     key: PRNGKeyArray,
-    neuron: AbstractSpikingNeuron = LIF(),
-    synapse: AbstractSynapse = InstantaneousSynapse(),
-    output: AbstractOutput = CUBA(),
+    neuron: AbstractSpikingNeuron | None = None,
+    synapse: AbstractSynapse | None = None,
+    output: AbstractOutput | None = None,
     recurrent: bool = False,
     weight_scale: float = 4000.0,
     recurrent_scale: float | None = None,
@@ -246,8 +251,13 @@ def SpikingLayer(
     rest to threshold in one 1-ms step. Recurrent weights use `recurrent_scale` (default
     `weight_scale`) over `sqrt(n_out)`.
 
+    `neuron`, `synapse` and `output` default to `LIF()`, `InstantaneousSynapse()` and `CUBA()`.
+
     **Returns:** a `RecurrentSpikingLayer` (with `recurrent_weights=None` when feed-forward).
     """
+    neuron = LIF() if neuron is None else neuron
+    synapse = InstantaneousSynapse() if synapse is None else synapse
+    output = CUBA() if output is None else output
     dtype = jnp.result_type(float) if dtype is None else dtype
     k_in, k_rec = jr.split(key)
     weights = _normal_weights(k_in, (n_in, n_out), weight_scale, dtype)
@@ -277,8 +287,17 @@ class LeakyReadout(AbstractLayer):
     dt: float = eqx.field(static=True, default=1.0)
     checkpoint_every: int | None = eqx.field(static=True, default=None)
 
-    def __init__(self, n_in: int, n_out: int, *, key: PRNGKeyArray, tau: float = 20.0, dt: float = 1.0,
-                 checkpoint_every: int | None = None, dtype=None):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        *,
+        key: PRNGKeyArray,
+        tau: float = 20.0,
+        dt: float = 1.0,
+        checkpoint_every: int | None = None,
+        dtype=None,
+    ):
         dtype = jnp.result_type(float) if dtype is None else dtype
         self.weights = _normal_weights(key, (n_in, n_out), 1.0, dtype)
         self.bias = jnp.zeros(n_out, dtype)
@@ -326,7 +345,7 @@ class Sequential(AbstractLayer):
     def __check_init__(self):
         if not self.layers:
             raise ValueError("`Sequential` needs at least one layer.")
-        for k, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:])):
+        for k, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:], strict=True)):
             if a.n_out != b.n_in:
                 raise ValueError(
                     f"layer {k} has `n_out` = {a.n_out} but layer {k + 1} has `n_in` = {b.n_in}."

@@ -344,7 +344,9 @@ def test_reward_turns_the_eligibility_of_a_pairing_into_a_weight_change(clock):
     reward pulse d0 over [D, D + L] after it changes the weight by
     d0 c τc (e^{-D/τc} - e^{-(D+L)/τc}) (the continuous solution)."""
     tau_c, d0, a_plus = 200.0, 0.02, 1.0
-    rule = bs.RewardModulatedSTDP(a_plus=a_plus, a_minus=0.0, tau_c=tau_c, w_min=-10.0, w_max=10.0, clock=clock)
+    rule = bs.RewardModulatedSTDP(
+        a_plus=a_plus, a_minus=0.0, tau_c=tau_c, w_min=-10.0, w_max=10.0, clock=clock
+    )
     n_steps, pair_step, lag = 6000, 1000, 100
     start, length = pair_step + 2000, 500  # reward 200 ms after the pairing, for 50 ms
     pre = np.zeros((n_steps, 2), np.float32)

@@ -81,7 +81,9 @@ def test_bptt_gradient_equals_finite_differences(loss):
         d_in = jr.normal(jr.key(7), w_in.shape, jnp.float64) * 10.0
         d_rec = jr.normal(jr.key(8), w_rec.shape, jnp.float64) * 10.0
         eps = 1e-3
-        numeric = (f(w_in + eps * d_in, w_rec + eps * d_rec) - f(w_in - eps * d_in, w_rec - eps * d_rec)) / (2 * eps)
+        numeric = (f(w_in + eps * d_in, w_rec + eps * d_rec) - f(w_in - eps * d_in, w_rec - eps * d_rec)) / (
+            2 * eps
+        )
         analytic = jnp.sum(g_in * d_in) + jnp.sum(g_rec * d_rec)
         assert abs(float(analytic)) > 1e-3
         np.testing.assert_allclose(float(analytic), float(numeric), rtol=1e-6)
@@ -93,8 +95,9 @@ def test_checkpointed_bptt_gives_the_plain_gradients():
     differently, so float32 differs in the last bits: 1e-12 relative checked in float64)."""
     with jax.enable_x64(True):
         x = (jr.uniform(jr.key(0), (T, 3, N_IN)) < 0.3).astype(jnp.float64)
-        layer = SpikingLayer(N_IN, N_H, key=jr.key(1), recurrent=True, synapse=bs.ExponentialSynapse(),
-                             dtype=jnp.float64)
+        layer = SpikingLayer(
+            N_IN, N_H, key=jr.key(1), recurrent=True, synapse=bs.ExponentialSynapse(), dtype=jnp.float64
+        )
         weight = jnp.arange(T, dtype=jnp.float64)[:, None, None]
 
         def loss(w_in, w_rec, every):
@@ -113,14 +116,17 @@ def test_checkpointed_scan_matches_scan_outputs():
     xs = jnp.arange(23.0)
     f = lambda c, x: (c * 0.9 + x, c)  # noqa: E731
     np.testing.assert_array_equal(
-        np.asarray(checkpointed_scan(f, 0.0, xs, checkpoint_every=5)[1]), np.asarray(jax.lax.scan(f, 0.0, xs)[1])
+        np.asarray(checkpointed_scan(f, 0.0, xs, checkpoint_every=5)[1]),
+        np.asarray(jax.lax.scan(f, 0.0, xs)[1]),
     )
 
 
 def _grad_temp_bytes(n_steps: int, every: int | None) -> int:
     layer = SpikingLayer(16, 32, key=jr.key(0), recurrent=True, checkpoint_every=every)
     x = jnp.zeros((n_steps, 4, 16), jnp.float32)
-    grad = jax.grad(lambda w: jnp.sum(RecurrentSpikingLayer(w, layer.recurrent_weights, checkpoint_every=every)(x)))
+    grad = jax.grad(
+        lambda w: jnp.sum(RecurrentSpikingLayer(w, layer.recurrent_weights, checkpoint_every=every)(x))
+    )
     return backward_temp_bytes(grad, layer.weights)
 
 

@@ -80,7 +80,9 @@ def test_batch_elements_are_independent():
     together = model(x)
     assert float(jnp.std(together[-1, :, 0])) > 0  # the rows differ
     for b in range(3):
-        np.testing.assert_allclose(np.asarray(model(x[:, b : b + 1])[:, 0]), np.asarray(together[:, b]), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            np.asarray(model(x[:, b : b + 1])[:, 0]), np.asarray(together[:, b]), rtol=1e-5, atol=1e-5
+        )
 
 
 def test_leaky_readout_matches_its_closed_form():

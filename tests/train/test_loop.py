@@ -34,8 +34,17 @@ def loss_fn(model, x, y):
 
 def test_fit_learns_and_records_history():
     x, y = _task()
-    model, history = fit(_model(), loss_fn, optax.adam(1e-1), (x, y), epochs=6, batch_size=16,
-                         key=jr.key(3), eval_data=(x, y), progress=False)
+    model, history = fit(
+        _model(),
+        loss_fn,
+        optax.adam(1e-1),
+        (x, y),
+        epochs=6,
+        batch_size=16,
+        key=jr.key(3),
+        eval_data=(x, y),
+        progress=False,
+    )
     assert set(history) == {"loss", "accuracy", "eval_loss", "eval_accuracy"}
     assert all(len(v) == 6 for v in history.values())
     assert history["eval_loss"][-1] < 0.7 * history["eval_loss"][0]
@@ -47,7 +56,9 @@ def test_fit_learns_and_records_history():
 def test_fit_equals_a_hand_written_loop():
     x, y = _task()
     optimizer = optax.adam(1e-2)
-    fitted, _ = fit(_model(), loss_fn, optimizer, (x, y), epochs=2, batch_size=16, key=jr.key(3), progress=False)
+    fitted, _ = fit(
+        _model(), loss_fn, optimizer, (x, y), epochs=2, batch_size=16, key=jr.key(3), progress=False
+    )
 
     model = _model()
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
@@ -55,16 +66,29 @@ def test_fit_equals_a_hand_written_loop():
     for epoch in range(2):
         for xb, yb in minibatches((x, y), 16, key=jr.fold_in(jr.key(3), epoch)):
             model, opt_state, loss, aux = step(model, opt_state, xb, yb)
-    for a, b in zip(jax.tree.leaves(eqx.filter(fitted, eqx.is_inexact_array)),
-                    jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)), strict=True):
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(fitted, eqx.is_inexact_array)),
+        jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)),
+        strict=True,
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_early_stopping_stops_and_restores():
     x, y = _task()
     # a zero learning rate: the monitored loss never improves after the first epoch
-    _, history = fit(_model(), loss_fn, optax.sgd(0.0), (x, y), epochs=10, batch_size=32, key=jr.key(0),
-                     eval_data=(x, y), early_stopping=EarlyStopping(patience=2), progress=False)
+    _, history = fit(
+        _model(),
+        loss_fn,
+        optax.sgd(0.0),
+        (x, y),
+        epochs=10,
+        batch_size=32,
+        key=jr.key(0),
+        eval_data=(x, y),
+        early_stopping=EarlyStopping(patience=2),
+        progress=False,
+    )
     assert len(history["loss"]) == 3
 
 
@@ -80,8 +104,16 @@ def test_fit_accepts_a_list_of_batches_and_shows_a_bar(capsys):
     "data, kwargs, match",
     [
         ((np.zeros((0, T, N_IN), np.float32), np.zeros(0, np.int32)), {"batch_size": 4}, "empty"),
-        ((np.zeros((8, T, N_IN), np.float32), np.zeros(7, np.int32)), {"batch_size": 4}, "8 inputs but 7 targets"),
-        ((np.zeros((8, T, N_IN), np.float32), np.zeros(8, np.int32)), {"batch_size": 16}, "exceeds the 8 samples"),
+        (
+            (np.zeros((8, T, N_IN), np.float32), np.zeros(7, np.int32)),
+            {"batch_size": 4},
+            "8 inputs but 7 targets",
+        ),
+        (
+            (np.zeros((8, T, N_IN), np.float32), np.zeros(8, np.int32)),
+            {"batch_size": 16},
+            "exceeds the 8 samples",
+        ),
         ((np.zeros((8, T, N_IN), np.float32), np.zeros(8, np.int32)), {}, "needs `batch_size`"),
         ([], {}, "no batches"),
     ],
@@ -94,5 +126,12 @@ def test_fit_refuses_bad_data(data, kwargs, match):
 def test_integer_inputs_are_refused_before_compiling():
     x, y = _task()
     with pytest.raises(TypeError, match="floating point"):
-        fit(_model(), loss_fn, optax.adam(1e-2), (x.astype(jnp.int32), y), batch_size=16, key=jr.key(0),
-            progress=False)
+        fit(
+            _model(),
+            loss_fn,
+            optax.adam(1e-2),
+            (x.astype(jnp.int32), y),
+            batch_size=16,
+            key=jr.key(0),
+            progress=False,
+        )
