@@ -25,7 +25,7 @@ trains, with no time grid.
 """
 
 import numpy as np
-from jaxtyping import Float, Real
+from jaxtyping import ArrayLike, Float, Real
 
 from .spike_trains import SpikesLike, SpikeTrains, _require_positive, spike_trains
 
@@ -65,12 +65,12 @@ def van_rossum_matrix(spikes: SpikesLike, *, tau_ms: float) -> Float[np.ndarray,
 
 
 def van_rossum_distance(
-    train_a: Real[np.ndarray, " a"], train_b: Real[np.ndarray, " b"], *, tau_ms: float
+    train_a: Real[ArrayLike, " a"], train_b: Real[ArrayLike, " b"], *, tau_ms: float
 ) -> float:
     r"""Van Rossum distance $D$ between two spike trains (times in ms).
 
     **Arguments:**
-    - `train_a`, `train_b`: spike times, ms, any order.
+    - `train_a`, `train_b`: spike times, ms, any order (NumPy or JAX arrays, sequences).
     - `tau_ms`: the filter time constant $\tau$, ms, > 0.
 
     **Returns:** $D$, dimensionless, with $D^2 = 1 - e^{-\delta/\tau}$ for single spikes
