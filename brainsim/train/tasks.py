@@ -47,8 +47,7 @@ def _require_probability(dt: float, rate_hz: float, noise_hz: float) -> None:
 def _windowed_spikes(key, windows, dt, rate_hz, noise_hz) -> Array:
     """Bernoulli spikes, probability `rate_hz * dt * 1e-3` where `windows` is 1, `noise_hz`'s elsewhere."""
     rate = jnp.asarray(noise_hz, jnp.float32) + windows * jnp.asarray(rate_hz - noise_hz, jnp.float32)  # Hz
-    p = rate * jnp.asarray(dt * 1e-3, jnp.float32)  # spikes per step
-    return (jr.uniform(key, windows.shape) < p).astype(jnp.float32)
+    return _spikes_at_rates(key, rate, dt)
 
 
 def _spikes_at_rates(key, rate_hz, dt) -> Array:
