@@ -180,9 +180,11 @@ class RecurrentSpikingLayer(AbstractLayer):
         )
         return neuron, synapse, jnp.zeros((batch, self.n_out), dtype)
 
-    def cell(self, neuron, synapse, drive: Float[Array, " n_out"], t):
+    def cell(self, neuron, synapse, drive: Float[Array, " n_out"], t, *, detach_reset: bool = True):
         """One step of one sequence's population (the `Network` step's phases 2-5 for it):
-        `(neuron, synapse, spikes)` after `drive` (summed weights, `(n_out,)`) arrives."""
+        `(neuron, synapse, spikes)` after `drive` (summed weights, `(n_out,)`) arrives.
+        `detach_reset=False` lets the reset see the spike's surrogate derivative (an `ALIF`'s
+        threshold jump; e-prop's adaptive eligibility, `brainsim.train.eprop`)."""
         synapse = self.synapse.on_events(synapse, drive)
         value = self.synapse.value(synapse)
         zero = jnp.zeros_like(value)
@@ -190,7 +192,7 @@ class RecurrentSpikingLayer(AbstractLayer):
         neuron = exponential_euler_step(self.neuron, t, self.dt, neuron, current)
         fired = self.neuron.spike(neuron)
         # detached reset, as `Network.step` (see `brainsim.dynamics.surrogate`)
-        neuron = self.neuron.reset(neuron, jax.lax.stop_gradient(fired))
+        neuron = self.neuron.reset(neuron, jax.lax.stop_gradient(fired) if detach_reset else fired)
         synapse = self.synapse.advance(synapse, t, self.dt)
         return neuron, synapse, fired
 
