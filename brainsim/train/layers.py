@@ -42,11 +42,10 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..dynamics.base import exponential_euler_step, exponential_euler_update
 from ..dynamics.neurons.alif import ALIF, ALIFState
-from ..dynamics.neurons.base import AbstractSpikingNeuron
+from ..dynamics.neurons.base import AbstractNeuron, AbstractSpikingNeuron, AbstractValueNeuron
 from ..dynamics.neurons.lif import LIF, LIFState
 from ..dynamics.synapses.base import CUBA, AbstractOutput, AbstractSynapse
 from ..dynamics.synapses.instantaneous import InstantaneousSynapse
-from ..dynamics.synaptic_input import SynapticInput
 from .bptt import checkpointed_scan
 
 SequenceIn = Float[Array, "time batch n_in"]
@@ -99,6 +98,24 @@ def _(neuron: ALIF, n: int, dtype) -> ALIFState:
     return ALIFState(v=jnp.full(n, neuron.e_leak, dtype), adaptation=zeros, refractory=zeros)
 
 
+@ft.singledispatch
+def emit(neuron, y, detach_reset: bool = True):
+    """`(y, output)` after a layer's step: what `neuron` passes on, and its state after that."""
+    raise TypeError(f"no emission rule for {type(neuron).__name__}; register one with `emit.register`.")
+
+
+@emit.register
+def _(neuron: AbstractSpikingNeuron, y, detach_reset: bool = True):
+    fired = neuron.spike(y)
+    # detached reset, as `Network.step` (see `brainsim.dynamics.surrogate`)
+    return neuron.reset(y, jax.lax.stop_gradient(fired) if detach_reset else fired), fired
+
+
+@emit.register
+def _(neuron: AbstractValueNeuron, y, detach_reset: bool = True):
+    return y, neuron.value(y)
+
+
 def _batched(tree, batch: int):
     return jtu.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape), tree)
 
@@ -135,7 +152,8 @@ class RecurrentSpikingLayer(AbstractLayer):
       the default `CUBA` output) per unit of input.
     - `recurrent_weights`: $W_\mathrm{rec}$, `(n_out, n_out)` (pA per spike), or `None` for a
       feed-forward layer (`SpikingLayer` builds one).
-    - `neuron`: a spiking model linear in its state (`bs.LIF`, `bs.ALIF`, ...), default `LIF`.
+    - `neuron`: a spiking model linear in its state (`bs.LIF`, `bs.ALIF`, ...), default `LIF`,
+      or a value model (`bs.ELM`), whose values the layer then emits.
     - `synapse`: `bs.InstantaneousSynapse()` (default: a current for one step) or a linear
       synapse (`bs.ExponentialSynapse(tau=5.0)`).
     - `output`: `bs.CUBA()` (default) or `bs.COBA(e_rev=...)`.
@@ -146,7 +164,7 @@ class RecurrentSpikingLayer(AbstractLayer):
 
     weights: Float[Array, "n_in n_out"]
     recurrent_weights: Float[Array, "n_from n_to"] | None  # (n_out, n_out), checked below
-    neuron: AbstractSpikingNeuron = LIF()
+    neuron: AbstractNeuron = LIF()
     synapse: AbstractSynapse = InstantaneousSynapse()
     output: AbstractOutput = CUBA()
     dt: float = eqx.field(static=True, default=1.0)
@@ -180,29 +198,34 @@ class RecurrentSpikingLayer(AbstractLayer):
         )
         return neuron, synapse, jnp.zeros((batch, self.n_out), dtype)
 
-    def cell(self, neuron, synapse, drive: Float[Array, " n_out"], t, *, detach_reset: bool = True):
+    def cell(
+        self, neuron, synapse, drive: Float[Array, " n_out"], t, received=None, *, detach_reset: bool = True
+    ):
         """One step of one sequence's population (the `Network` step's phases 2-5 for it):
         `(neuron, synapse, spikes)` after `drive` (summed weights, `(n_out,)`) arrives.
         `detach_reset=False` lets the reset see the spike's surrogate derivative (an `ALIF`'s
-        threshold jump; e-prop's adaptive eligibility, `brainsim.train.eprop`)."""
+        threshold jump; e-prop's adaptive eligibility, `brainsim.train.eprop`). `received`: input
+        that arrived by other routes (default: the neuron's `zero_input`), to which the synapse's
+        output is added (a second input stream, `brainsim.train.cells`)."""
         synapse = self.synapse.on_events(synapse, drive)
         value = self.synapse.value(synapse)
-        zero = jnp.zeros_like(value)
-        current = self.output.apply(SynapticInput(zero, zero), value)
+        if received is None:
+            received = self.neuron.zero_input(value.shape[0], value.dtype)
+        current = self.output.apply(received, value)
         neuron = exponential_euler_step(self.neuron, t, self.dt, neuron, current)
-        fired = self.neuron.spike(neuron)
-        # detached reset, as `Network.step` (see `brainsim.dynamics.surrogate`)
-        neuron = self.neuron.reset(neuron, jax.lax.stop_gradient(fired) if detach_reset else fired)
+        neuron, fired = emit(self.neuron, neuron, detach_reset)
         synapse = self.synapse.advance(synapse, t, self.dt)
         return neuron, synapse, fired
 
-    def step(self, state, drive: Float[Array, "batch n_out"], t):
+    def step(self, state, drive: Float[Array, "batch n_out"], t, received=None):
         """One step of the batch from `state` with the feed-forward drive `drive` (this step's
         input projection): `(state, spikes)`, spikes `(batch, n_out)`."""
         neuron, synapse, spikes = state
         if self.recurrent_weights is not None:
             drive = drive + spikes @ self.recurrent_weights
-        neuron, synapse, fired = jax.vmap(self.cell, in_axes=(0, 0, 0, None))(neuron, synapse, drive, t)
+        neuron, synapse, fired = jax.vmap(self.cell, in_axes=(0, 0, 0, None, 0))(
+            neuron, synapse, drive, t, received
+        )
         return (neuron, synapse, fired), fired
 
     def forward(self, x: SequenceIn) -> SequenceOut:
