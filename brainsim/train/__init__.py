@@ -6,6 +6,7 @@ here, which step with the same neuron, synapse and surrogate code.
 """
 
 from .bptt import backward_temp_bytes as backward_temp_bytes, checkpointed_scan as checkpointed_scan
+from .cells import ELMLayer as ELMLayer, TwoCompartmentLayer as TwoCompartmentLayer
 from .data import (
     EventSamples as EventSamples,
     NMNISTEvents as NMNISTEvents,
