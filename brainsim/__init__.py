@@ -102,6 +102,15 @@ from .dynamics import (
     ValueSource as ValueSource,
     spike_fn as spike_fn,
 )
+from .dynamics.neurons import (
+    ELM as ELM,
+    Apical as Apical,
+    DendriticInput as DendriticInput,
+    ELMState as ELMState,
+    MemoryTimescales as MemoryTimescales,
+    TwoCompartmentLIF as TwoCompartmentLIF,
+    TwoCompartmentLIFState as TwoCompartmentLIFState,
+)
 from .fused import FusedPlan as FusedPlan, fused_plan as fused_plan
 from .graph import (
     ProjectionGraph as ProjectionGraph,
@@ -215,6 +224,13 @@ __all__ = [
     "IzhikevichState",
     "LIF",
     "LIFState",
+    "ELM",
+    "ELMState",
+    "MemoryTimescales",
+    "TwoCompartmentLIF",
+    "TwoCompartmentLIFState",
+    "DendriticInput",
+    "Apical",
     "Monitor",
     "Network",
     "NetworkState",

@@ -8,6 +8,7 @@ from .base import (
     AbstractSpikingNeuron as AbstractSpikingNeuron,
     AbstractValueNeuron as AbstractValueNeuron,
 )
+from .elm import ELM as ELM, ELMState as ELMState, MemoryTimescales as MemoryTimescales
 from .hodgkin_huxley import HodgkinHuxley as HodgkinHuxley, HodgkinHuxleyState as HodgkinHuxleyState
 from .integrate_and_fire import (
     IntegrateAndFire as IntegrateAndFire,
@@ -17,3 +18,9 @@ from .izhikevich import Izhikevich as Izhikevich, IzhikevichState as IzhikevichS
 from .lif import LIF as LIF, LIFState as LIFState
 from .rate import RateState as RateState, RateUnit as RateUnit
 from .threshold import ThresholdUnit as ThresholdUnit, ThresholdUnitState as ThresholdUnitState
+from .two_compartment import (
+    Apical as Apical,
+    DendriticInput as DendriticInput,
+    TwoCompartmentLIF as TwoCompartmentLIF,
+    TwoCompartmentLIFState as TwoCompartmentLIFState,
+)
