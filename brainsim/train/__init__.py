@@ -17,6 +17,12 @@ from .data import (
     read_nmnist_dir as read_nmnist_dir,
     read_shd as read_shd,
 )
+from .eprop import (
+    eprop_grads as eprop_grads,
+    eprop_value_and_grads as eprop_value_and_grads,
+    make_eprop_step as make_eprop_step,
+    stepwise_loss as stepwise_loss,
+)
 from .layers import (
     AbstractLayer as AbstractLayer,
     LeakyReadout as LeakyReadout,
@@ -49,6 +55,11 @@ from .readouts import (
     force_train as force_train,
     ridge_readout as ridge_readout,
     rls_update as rls_update,
+)
+from .sltt import (
+    make_sltt_step as make_sltt_step,
+    sltt_grads as sltt_grads,
+    sltt_value_and_grads as sltt_value_and_grads,
 )
 from .tasks import (
     adding_task as adding_task,
