@@ -47,8 +47,9 @@ class MemoryTimescales(eqx.Module):
         if tau.ndim != 1 or tau.shape[0] == 0:
             raise ValueError(f"`tau` must have shape (n_memory,) with n_memory >= 1; got {tau.shape}.")
         require_finite("tau", tau, "ms")
-        concrete = np.asarray(tau)
-        if np.any(concrete < tau_min) or np.any(concrete > tau_max):
+        concrete = np.asarray(tau, np.float64)
+        slack = 1e-6 * (tau_max - tau_min)  # rounding of the bounds in float32
+        if np.any(concrete < tau_min - slack) or np.any(concrete > tau_max + slack):
             raise ValueError(
                 f"`tau` must lie in [{tau_min}, {tau_max}] ms (`tau_min`, `tau_max`); got {tau}."
             )
@@ -148,7 +149,7 @@ class ELM(AbstractValueNeuron[ELMState], AbstractLinearInState[ELMState]):
         self.integration = eqx.nn.MLP(1 + n_memory, n_memory, hidden, 1, key=k_mlp, dtype=dtype)
         self.readout = eqx.nn.Linear(n_memory, "scalar", key=k_out, dtype=dtype)
         self.memory = MemoryTimescales(
-            jnp.geomspace(tau_min, tau_max, n_memory, dtype=dtype), tau_min, tau_max
+            jnp.asarray(np.geomspace(tau_min, tau_max, n_memory), dtype), tau_min, tau_max
         )
         self.memory_scale = memory_scale
 
