@@ -17,6 +17,7 @@ from .data import (
     read_nmnist_dir as read_nmnist_dir,
     read_shd as read_shd,
 )
+from .delays import DelayedSpikingLayer as DelayedSpikingLayer, LearnableDelays as LearnableDelays
 from .eprop import (
     eprop_grads as eprop_grads,
     eprop_value_and_grads as eprop_value_and_grads,
