@@ -7,6 +7,13 @@ here, which step with the same neuron, synapse and surrogate code.
 
 from .bptt import backward_temp_bytes as backward_temp_bytes, checkpointed_scan as checkpointed_scan
 from .cells import ELMLayer as ELMLayer, TwoCompartmentLayer as TwoCompartmentLayer
+from .cells_recurrent import (
+    EGRU as EGRU,
+    LMU as LMU,
+    legendre_delay_system as legendre_delay_system,
+    shifted_legendre as shifted_legendre,
+    zero_order_hold as zero_order_hold,
+)
 from .data import (
     EventSamples as EventSamples,
     NMNISTEvents as NMNISTEvents,
@@ -66,4 +73,12 @@ from .tasks import (
     adding_task as adding_task,
     cue_accumulation as cue_accumulation,
     delayed_xor as delayed_xor,
+)
+from .text import (
+    CharLanguageModel as CharLanguageModel,
+    char_lm_loss as char_lm_loss,
+    char_sequences as char_sequences,
+    encode_text as encode_text,
+    shakespeare_text as shakespeare_text,
+    unigram_entropy_bits as unigram_entropy_bits,
 )
