@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256, help="EGRU units")
     parser.add_argument("--seq-len", type=int, default=64, help="characters per training sequence")
     parser.add_argument("--batch", type=int, default=32, help="sequences per minibatch")
-    parser.add_argument("--epochs", type=int, default=12, help="passes over the training text")
+    parser.add_argument("--epochs", type=int, default=30, help="passes over the training text")
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     parser.add_argument("--threshold", type=float, default=0.1, help="initial EGRU thresholds")
     parser.add_argument("--seed", type=int, default=0)
