@@ -16,7 +16,12 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validation import require_positive_int
 from ..dynamics.neurons.elm import ELM, ELMState
-from ..dynamics.neurons.two_compartment import Apical, TwoCompartmentLIF, TwoCompartmentLIFState
+from ..dynamics.neurons.two_compartment import (
+    Apical,
+    DendriticInput,
+    TwoCompartmentLIF,
+    TwoCompartmentLIFState,
+)
 from ..dynamics.synapses.base import CUBA, AbstractSynapse
 from ..dynamics.synapses.exponential import ExponentialSynapse
 from ..dynamics.synapses.instantaneous import InstantaneousSynapse
@@ -98,7 +103,8 @@ class TwoCompartmentLayer(eqx.Module):
     of $t - 1$ when recurrent).
 
     **Fields:**
-    - `soma`: a `RecurrentSpikingLayer` whose `neuron` is a `TwoCompartmentLIF` (the basal
+    - `soma`: a `RecurrentSpikingLayer` whose `neuron` takes a `DendriticInput` (a
+      `TwoCompartmentLIF`; the basal
       weights `(n_in, n_out)`, synapse, somatic output, `dt`, `checkpoint_every`).
     - `apical_weights`: $W_a$, `(n_top, n_out)`, pA (nS with `Apical(COBA(...))`) per unit of
       feedback.
@@ -115,9 +121,10 @@ class TwoCompartmentLayer(eqx.Module):
     apical_output: Apical = Apical()
 
     def __check_init__(self):
-        if not isinstance(self.soma.neuron, TwoCompartmentLIF):
+        if not isinstance(self.soma.neuron.zero_input(1, jnp.float32), DendriticInput):
             raise TypeError(
-                f"`soma.neuron` must be a `TwoCompartmentLIF`; got {type(self.soma.neuron).__name__}."
+                "`soma.neuron` must take apical input (its `zero_input` a `DendriticInput`, as "
+                f"`TwoCompartmentLIF`); got {type(self.soma.neuron).__name__}."
             )
         if jnp.ndim(self.apical_weights) != 2 or jnp.shape(self.apical_weights)[1] != self.soma.n_out:
             raise ValueError(
