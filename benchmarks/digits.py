@@ -1,8 +1,8 @@
 """Digits accuracy benchmark (issue 14): a recurrent LIF network on scikit-learn's bundled 8x8
 digits encoded as spikes, trained with `brainsim.train.fit`.
 
-    .venv/bin/python benchmarks/digits.py [--encoding latency] [--n-steps 40] [--hidden 128]
-        [--epochs 30] [--lr 2e-3] [--batch-size 64] [--reduce max] [--seed 0]
+    .venv/bin/python benchmarks/digits.py [--encoding poisson] [--max-rate 300] [--n-steps 40]
+        [--hidden 256] [--epochs 60] [--lr 1e-2] [--batch-size 64] [--reduce max] [--seed 0]
 
 64 inputs (one per pixel) -> `SpikingLayer(..., recurrent=True)` (LIF, CUBA, instantaneous
 synapses) -> `LeakyReadout` (10 classes), cross-entropy on the readout's max (or mean) membrane
@@ -31,7 +31,7 @@ from brainsim.train import LeakyReadout, SpikingLayer, cross_entropy_membrane, d
 N_IN, N_OUT, N_TEST = 64, 10, 360
 
 
-def split_digits(encoding: str, n_steps: int, key, *, max_rate_hz: float = 200.0):
+def split_digits(encoding: str, n_steps: int, key, *, max_rate_hz: float = 300.0):
     """`(train, test)`, each `(x (samples, T, 64), labels)`: sample-first so `fit` can shuffle."""
     k_data, k_split = jr.split(key)
     spikes, labels = digits_dataset(encoding=encoding, n_steps=n_steps, key=k_data, max_rate_hz=max_rate_hz)
@@ -68,17 +68,17 @@ def make_loss(reduce: str):
 
 def train_digits(
     *,
-    encoding: str = "latency",
+    encoding: str = "poisson",
     n_steps: int = 40,
-    hidden: int = 128,
-    epochs: int = 30,
-    lr: float = 2e-3,
+    hidden: int = 256,
+    epochs: int = 60,
+    lr: float = 1e-2,
     batch_size: int = 64,
     reduce: str = "max",
-    weight_scale: float = 4000.0,
+    weight_scale: float = 10000.0,
     recurrent_scale: float = 1000.0,
     tau_readout: float = 20.0,
-    max_rate_hz: float = 200.0,
+    max_rate_hz: float = 300.0,
     seed: int = 0,
 ) -> dict:
     """Train and evaluate once; the dict printed by the script."""
@@ -136,17 +136,17 @@ def train_digits(
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoding", choices=["latency", "poisson"], default="latency")
+    parser.add_argument("--encoding", choices=["latency", "poisson"], default="poisson")
     parser.add_argument("--n-steps", type=int, default=40)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--reduce", choices=["max", "mean"], default="max")
-    parser.add_argument("--weight-scale", type=float, default=4000.0, help="pA")
+    parser.add_argument("--weight-scale", type=float, default=10000.0, help="pA")
     parser.add_argument("--recurrent-scale", type=float, default=1000.0, help="pA")
     parser.add_argument("--tau-readout", type=float, default=20.0, help="ms")
-    parser.add_argument("--max-rate", type=float, default=200.0, help="Hz (poisson)")
+    parser.add_argument("--max-rate", type=float, default=300.0, help="Hz (poisson)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     result = train_digits(
