@@ -37,7 +37,6 @@ whatever `T`. Work per step is one `(batch, (D + 1) n_in) @ ((D + 1) n_in, n_out
     ```
 """
 
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
