@@ -68,7 +68,6 @@ for wide layers.
 
 import functools as ft
 from collections.abc import Callable
-from typing import Literal
 
 import equinox as eqx
 import jax
@@ -79,10 +78,9 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from ..dynamics.base import exponential_euler_update
-from .layers import LeakyReadout, RecurrentSpikingLayer, Sequential, check_sequence
+from .layers import AbstractLayer, LeakyReadout, RecurrentSpikingLayer, Sequential, check_sequence
 from .losses import _check_labels
 
-LossName = Literal["cross_entropy", "mse"]
 Targets = Int[ArrayLike, " batch"] | Float[ArrayLike, "a b k"]
 
 
@@ -175,11 +173,11 @@ def _metrics(logit_sum: Float[Array, "batch k"], targets: Array, loss: str) -> d
 
 
 def stepwise_loss(
-    model: Sequential,
+    model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
     targets: Targets,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     batch_first: bool = False,
 ) -> tuple[Float[Array, ""], dict[str, Array]]:
@@ -273,7 +271,7 @@ def _eprop(model, x, targets, weights, loss: str, feedback):
         e_bar = kappa * e_bar + e
         z_bar = kappa * z_bar + z
         one_bar = kappa * one_bar + 1.0
-        u = kappa * u + gain * (z @ readout.weights + readout.bias)
+        u = kappa * u + gain * (z @ readout.weights + readout.bias[None, :])
         step_value, du = jax.value_and_grad(lambda u_: w_t * _step_loss(u_, y_t, loss))(u)  # dE/du^t
         signal = gain * (du @ feedback.T)  # L^t, (batch, n)
         g_pre, g_out, g_bias, loss_sum, logit_sum = sums
@@ -319,11 +317,11 @@ def _check_feedback(model, feedback):
 
 
 def eprop_value_and_grads(
-    model: Sequential,
+    model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
     targets: Targets,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     feedback: Float[ArrayLike, "n_hidden n_out"] | None = None,
     batch_first: bool = False,
@@ -342,11 +340,11 @@ def eprop_value_and_grads(
 
 
 def eprop_grads(
-    model: Sequential,
+    model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
     targets: Targets,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     feedback: Float[ArrayLike, "n_hidden n_out"] | None = None,
     batch_first: bool = False,
@@ -380,7 +378,7 @@ def eprop_grads(
 def make_eprop_step(
     optimizer: optax.GradientTransformation,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     feedback: Float[ArrayLike, "n_hidden n_out"] | None = None,
     batch_first: bool = False,

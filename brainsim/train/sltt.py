@@ -48,7 +48,6 @@ import optax
 from jaxtyping import Array, ArrayLike, Float
 
 from .eprop import (
-    LossName,
     Targets,
     _check_loss_inputs,
     _make_online_step,
@@ -57,7 +56,7 @@ from .eprop import (
     _split_model,
     _step_loss,
 )
-from .layers import Sequential
+from .layers import AbstractLayer, Sequential
 
 
 def _sltt(model, x, targets, weights, loss: str):
@@ -69,41 +68,46 @@ def _sltt(model, x, targets, weights, loss: str):
     kappa, gain = _readout_coefficients(readout, dtype)
     dt = jnp.asarray(readout.dt, dtype)
 
-    def one_step(params, states, u, x_t, t, w_t, y_t):
-        """Step `t` of all layers from the (constant) carried `states` and `u`: its weighted
-        loss and the new state. Its gradient in `params` is the spatial one."""
+    def one_step(params, states, z_bar, one_bar, x_t, t, w_t, y_t):
+        """Step `t` of all layers from the (constant) carried `states` and readout traces: its
+        weighted loss, the new state and the readout. Its gradient in `params` is SLTT's."""
         *layers, out = eqx.combine(params, static).layers
         h, new_states = x_t, []
         for layer, state in zip(layers, states, strict=True):  # static: the layers
             state, h = layer.step(state, h @ layer.weights, t)
             new_states.append(state)
-        u = kappa * u + gain * (h @ out.weights + out.bias)  # `LeakyReadout`'s step
-        return w_t * _step_loss(u, y_t, loss), (tuple(new_states), u)
+        z_bar = kappa * z_bar + h  # the readout's input, filtered: its exact eligibility
+        u = gain * (z_bar @ out.weights + one_bar * out.bias[None, :])  # = `LeakyReadout`'s u^t
+        return w_t * _step_loss(u, y_t, loss), (tuple(new_states), z_bar, u)
 
     value_and_grad = jax.value_and_grad(one_step, has_aux=True)
 
     def body(carry, inputs):
-        t, states, u, grads, loss_sum, logit_sum = carry
+        t, states, z_bar, one_bar, grads, loss_sum, logit_sum = carry
         x_t, w_t, y_t = inputs if loss == "mse" else (*inputs, targets)
-        (value, (states, u)), step_grads = value_and_grad(params, states, u, x_t, t, w_t, y_t)
+        one_bar = kappa * one_bar + 1.0
+        (value, (states, z_bar, u)), step_grads = value_and_grad(
+            params, states, z_bar, one_bar, x_t, t, w_t, y_t
+        )
         grads = jtu.tree_map(jnp.add, grads, step_grads)
-        return (t + dt, states, u, grads, loss_sum + value, logit_sum + w_t * u), None
+        return (t + dt, states, z_bar, one_bar, grads, loss_sum + value, logit_sum + w_t * u), None
 
     states0 = tuple(layer.initial_state(batch, dtype) for layer in hidden)
-    u0 = jnp.zeros((batch, readout.n_out), dtype)
+    zero = jnp.zeros((), dtype)
     grads0 = jtu.tree_map(jnp.zeros_like, params)
-    carry0 = (jnp.zeros((), dtype), states0, u0, grads0, jnp.zeros((), dtype), u0)
+    logits0 = jnp.zeros((batch, readout.n_out), dtype)
+    carry0 = (zero, states0, jnp.zeros((batch, readout.n_in), dtype), zero, grads0, zero, logits0)
     xs = (x, weights, targets) if loss == "mse" else (x, weights)  # labels: the same every step
-    (_, _, _, grads, loss_value, logit_sum), _ = jax.lax.scan(body, carry0, xs)
+    (*_, grads, loss_value, logit_sum), _ = jax.lax.scan(body, carry0, xs)
     return loss_value, _metrics(logit_sum, targets, loss), grads
 
 
 def sltt_value_and_grads(
-    model: Sequential,
+    model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
     targets: Targets,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     batch_first: bool = False,
 ) -> tuple[Float[Array, ""], dict[str, Array], Sequential]:
@@ -115,11 +119,11 @@ def sltt_value_and_grads(
 
 
 def sltt_grads(
-    model: Sequential,
+    model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
     targets: Targets,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     batch_first: bool = False,
 ) -> Sequential:
@@ -141,7 +145,7 @@ def sltt_grads(
 def make_sltt_step(
     optimizer: optax.GradientTransformation,
     *,
-    loss: LossName = "cross_entropy",
+    loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
     batch_first: bool = False,
 ) -> Callable:
