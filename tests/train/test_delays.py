@@ -133,6 +133,32 @@ def test_gradient_moves_a_delay_to_the_one_that_aligns_two_spike_trains():
     assert float(loss_fn(model, x, target)) < 0.1 * start
 
 
+def test_surrogate_gradient_aligns_a_spiking_neuron_with_a_delayed_target():
+    """The same task through an LIF neuron (one input spike fires it once): with the Gaussian
+    kernel (DCLS) the surrogate gradient takes the delay from 3 to 7 +- 0.5 steps, and the
+    rounded layer fires exactly 7 steps after each input spike."""
+    spike_steps = jnp.array([5, 30, 55])
+    x = jnp.zeros((80, 1, 1), jnp.float32).at[spike_steps, 0, 0].set(1.0)
+
+    def neuron_with_delay(d, kernel):
+        lif = RecurrentSpikingLayer(jnp.full((1, 1), 6000.0), None, bs.LIF(t_ref=0.0))  # 30 mV per spike
+        return DelayedSpikingLayer(lif, LearnableDelays(jnp.array([[d]]), 12, kernel=kernel, sigma=2.0))
+
+    def loss_fn(m, x, target):
+        return van_rossum_loss(m(x), target, tau=10.0, dt=1.0)
+
+    target = neuron_with_delay(7.0, "gaussian")(x)
+    model = neuron_with_delay(3.0, "gaussian")
+    optimizer = optax.adam(0.3)
+    step = make_step(loss_fn, optimizer)
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
+    for _ in range(60):
+        model, opt_state, _, _ = step(model, opt_state, x, target)
+    assert abs(float(model.delays.delays[0, 0]) - 7.0) < 0.5
+    fired = jnp.nonzero(model.round_delays()(x)[:, 0, 0])[0]
+    np.testing.assert_array_equal(np.asarray(fired), np.asarray(spike_steps + 7))
+
+
 def _spiking_layer(dtype, delays, checkpoint_every=None):
     w_in = 6000.0 * jr.normal(jr.key(7), (N_IN, N_OUT), dtype) / np.sqrt(N_IN)  # pA
     w_rec = 2000.0 * jr.normal(jr.key(8), (N_OUT, N_OUT), dtype) / np.sqrt(N_OUT)
