@@ -22,12 +22,14 @@ with the network).
 
 It applies when (`fused_plan` says which condition failed otherwise): every population is a
 `LIF` integrated by `ExponentialEuler`; every projection is an `ExponentialSynapse` with a
-`COBA` (scalar `e_rev`) or `CUBA` output, one `delay_steps`, fixed (not plastic) weights and
+`COBA` (scalar `e_rev`) or `CUBA` output, one `delay_steps`, fixed weights (or pair STDP, below) and
 `CSR` or `ELL` connectivity (homogeneous or per-synapse float32 weights) or homogeneous
 `Procedural` connectivity (rows regenerated in the kernel, bit for bit as `Procedural`
-specifies); inputs are at most one `ConstantCurrent` per population; no monitors; no data
-channel; float32 state; not under `jit`/`grad`/`vmap`; the CPU backend with the native library
-built.
+specifies); weights are fixed, or moved by a `PairSTDP` rule with hard bounds (`CSR`/`ELL`; the
+kernel's `pair_stdp.h` does what `apply_plasticity` does, with the same float32 operations, so
+both engines give the same weights); inputs are at most one `ConstantCurrent` per population;
+no monitors; no data channel; float32 state; not under `jit`/`grad`/`vmap`; the CPU backend
+with the native library built.
 
 It fails closed. Every component is first checked to be exactly a type the kernel knows, with
 exactly the fields it knows (`_UNDERSTOOD_FIELDS`), then by its type's `functools.singledispatch`
@@ -52,10 +54,13 @@ import numpy as np
 
 from .dynamics import COBA, CUBA, LIF, ConstantCurrent, ExponentialSynapse
 from .dynamics.neurons.lif import LIFState
+from .dynamics.plasticity import PairSTDP
+from .dynamics.plasticity.stdp import PairTraces
 from .dynamics.synapses.exponential import ExponentialSynapseState
 from .integrate import ExponentialEuler
 from .network import Network, NetworkState, Population, PopulationState, Projection, ProjectionState
 from .ops import CSR, ELL, Procedural, _native
+from .ops.synapse_update import ColumnIndex
 
 __all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]
 
@@ -63,6 +68,7 @@ _TARGET = "brainsim_lif_network_steps_f32"
 MIN_NEURONS_PER_THREAD = 50_000
 """Neurons per thread below which the fused kernel uses fewer threads (see `thread_count`)."""
 _KINDS = {CSR: 0, ELL: 1, Procedural: 2}  # the kernel's connectivity kinds
+_PAIRINGS = {"all": 1, "nearest": 2}  # the kernel's PlasticityKind of a PairSTDP (0: fixed)
 _LIF_PARAMS = ("c_m", "g_leak", "e_leak", "v_threshold", "v_reset", "t_ref")
 
 
@@ -109,6 +115,7 @@ class _ProjectionMeta(NamedTuple):
     tau_length: int  # 1 or n_post
     max_active: int
     shares_history_with: int  # the first projection with the same (pre, delay)
+    plasticity: int  # 0 fixed weights, 1 pair STDP all-to-all, 2 pair STDP nearest
 
 
 def fused_plan(
@@ -152,10 +159,11 @@ def fused_plan(
                 delay_steps=proj.delay_steps,
                 kind=_KINDS[type(conn)],
                 conductance_based=1 if isinstance(proj.output, COBA) else 0,
-                homogeneous=1 if _homogeneous(conn) else 0,
+                homogeneous=1 if proj.plasticity is None and _homogeneous(conn) else 0,
                 tau_length=1 if np.ndim(proj.synapse.tau) == 0 else conn.n_post,
                 max_active=conn.max_active,
                 shares_history_with=seen.setdefault((proj.pre, proj.delay_steps), k),
+                plasticity=0 if proj.plasticity is None else _PAIRINGS[proj.plasticity.pairing],
             )
         )
     if record_spikes is True:
@@ -213,6 +221,8 @@ _UNDERSTOOD_FIELDS = {
         "max_row_length", "max_active",
     ),
     ConstantCurrent: ("target", "current"),
+    PairSTDP: ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max", "pairing", "bound"),
+    ColumnIndex: ("colptr", "slots", "max_column_length", "max_active"),
 }
 
 
@@ -261,9 +271,11 @@ def _(neuron: LIF, where, pop):
 @_values_refusal.register
 def _(proj: Projection, where, network):
     if proj.plasticity is not None:
-        return f"{where} has a plasticity rule ({type(proj.plasticity).__name__})"
-    if proj.plastic:
-        return f"{where} is plastic (weights in the state)"
+        for component, part in ((proj.plasticity, "plasticity"), (proj.column_index, "column index")):
+            if reason := _refuse(component, f"{where} {part}", proj):
+                return reason
+    elif proj.plastic:
+        return f"{where} is plastic (weights in the state) without a rule the fused engine runs"
     if proj.short_term is not None:
         return f"{where} has short-term plasticity ({type(proj.short_term).__name__})"
     if proj.synapse_delays is not None:
@@ -276,6 +288,17 @@ def _(proj: Projection, where, network):
             return reason
     if np.shape(proj.synapse.tau) not in ((), (conn.n_post,)):
         return f"{where}: synapse `tau` has shape {np.shape(proj.synapse.tau)}"
+    return None
+
+
+@_values_refusal.register
+def _(rule: PairSTDP, where, proj):
+    if rule.bound != "hard":
+        return f"{where}: `PairSTDP(bound={rule.bound!r})` runs on the generic engine only (fused: 'hard')"
+    for field in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max"):
+        value = getattr(rule, field)
+        if eqx.is_array(value) and jnp.result_type(value) != jnp.float32:
+            return f"{where}: `{field}` is {jnp.result_type(value)}, not float32"
     return None
 
 
@@ -367,6 +390,11 @@ def _state_refusal(network, state) -> str | None:
         y = state.projections[proj.name].synapse
         if not isinstance(y, ExponentialSynapseState) or y.g.dtype != jnp.float32:
             return f"projection `{proj.name}`: synapse state is not float32"
+        if proj.plasticity is not None:
+            plastic = state.projections[proj.name]
+            arrays = (plastic.weights, *jtu.tree_leaves(plastic.plasticity))
+            if not isinstance(plastic.plasticity, PairTraces) or any(x.dtype != jnp.float32 for x in arrays):
+                return f"projection `{proj.name}`: plastic weights or traces are not float32"
     for name, length in network.history_lengths().items():
         h = state.history.get(name)
         if h is None or h.shape != (length, network.population(name).n) or h.dtype != jnp.float32:
@@ -425,12 +453,38 @@ def _homogeneous(conn) -> bool:
     return conn.homogeneous if isinstance(conn, Procedural) else conn.weights.ndim == 0
 
 
-def _connectivity_operands(conn) -> list[jax.Array]:
-    if isinstance(conn, CSR):
-        return [conn.indptr, conn.indices, conn.weights.reshape(-1)]
+def _connectivity_operands(proj) -> list[jax.Array]:
+    """The kernel's operands of `proj`'s connectivity; a plastic projection's weights are in the
+    plastic state instead, and its column index follows."""
+    conn = proj.connectivity
     if isinstance(conn, Procedural):
         return [conn.key_words, conn.counts_operand(), conn.weight.reshape(1)]
-    return [conn.targets, conn.weights.reshape(-1)]
+    geometry = [conn.indptr, conn.indices] if isinstance(conn, CSR) else [conn.targets]
+    if proj.plasticity is None:
+        return [*geometry, conn.weights.reshape(-1)]
+    return [*geometry, proj.column_index.colptr, proj.column_index.slots]
+
+
+def _plastic_operands(network, state, dt: float) -> tuple[jax.Array, jax.Array]:
+    """`(plastic state, plastic floats)`: per plastic projection its weights, presynaptic and
+    postsynaptic traces; and `[d_+, d_-, A_+, -A_-, w_min, w_max]` (`pair_stdp.h`), the decay
+    factors computed by the rule's own `decay` on ones, so the float32 values are the generic
+    step's."""
+    arrays, floats = [], []
+    for proj in network.projections:
+        rule = proj.plasticity
+        if rule is None:
+            continue
+        current = state.projections[proj.name]
+        arrays += [current.weights.reshape(-1), current.plasticity.pre, current.plasticity.post]
+        ones = jnp.ones(1, jnp.float32)
+        decayed = rule.decay(PairTraces(ones, ones), dt)
+        values = (decayed.pre, decayed.post, rule.a_plus, -rule.a_minus, rule.w_min, rule.w_max)
+        floats += [jnp.asarray(x, jnp.float32).reshape(1) for x in values]
+
+    def flat(parts):
+        return jnp.concatenate(parts) if parts else jnp.zeros(0, jnp.float32)
+    return flat(arrays), flat(floats)
 
 
 def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: float, length: int):
@@ -457,7 +511,8 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
     params = jnp.concatenate(params)
     proj_f = [_projection_floats(p, dt) for p in network.projections]
     proj_f = jnp.concatenate(proj_f) if proj_f else jnp.zeros(0, jnp.float32)
-    conn = [x for p in network.projections for x in _connectivity_operands(p.connectivity)]
+    plastic, plastic_f = _plastic_operands(network, state, dt)
+    conn = [x for p in network.projections for x in _connectivity_operands(p)]
     n_pops, n_proj = len(pops), len(network.projections)
     f32 = jnp.float32
     shapes = (
@@ -465,6 +520,7 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
         jax.ShapeDtypeStruct(ref.shape, f32),
         jax.ShapeDtypeStruct(g.shape, f32),
         jax.ShapeDtypeStruct(hist.shape, f32),
+        jax.ShapeDtypeStruct(plastic.shape, f32),
         jax.ShapeDtypeStruct((length, n_total if plan.record else 0), jnp.uint8),
         jax.ShapeDtypeStruct((length, n_pops), jnp.int32),
         jax.ShapeDtypeStruct((length, n_pops), jnp.uint8),
@@ -473,10 +529,10 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
     call = jax.ffi.ffi_call(
         _TARGET,
         shapes,
-        input_output_aliases={1: 0, 2: 1, 3: 2, 4: 3},
+        input_output_aliases={1: 0, 2: 1, 3: 2, 4: 3, 7: 4},
         vmap_method="sequential",
     )
-    v, ref, g, hist, raster, counts, finite, overflow = call(
+    v, ref, g, hist, plastic, raster, counts, finite, overflow = call(
         jnp.asarray(state.step, jnp.int32),
         v,
         ref,
@@ -484,6 +540,8 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
         hist,
         params,
         proj_f,
+        plastic,
+        plastic_f,
         *conn,
         pop_meta=np.asarray([x for row in plan.population_meta for x in row], np.int64),
         proj_meta=np.asarray([x for row in plan.projection_meta for x in row], np.int64),
@@ -506,11 +564,21 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
             history[pop.name] = hist[h_offset : h_offset + size].reshape(length_h, pop.n)
             h_offset += size
         offset += pop.n
-    projections, g_offset = {}, 0
+    projections, g_offset, p_offset = {}, 0, 0
     for proj in network.projections:
         n_post = proj.connectivity.n_post
-        projections[proj.name] = ProjectionState(ExponentialSynapseState(g=g[g_offset : g_offset + n_post]))
+        synapse = ExponentialSynapseState(g=g[g_offset : g_offset + n_post])
         g_offset += n_post
+        if proj.plasticity is None:
+            projections[proj.name] = ProjectionState(synapse)
+            continue
+        old = state.projections[proj.name]
+        sizes = (old.weights.size, old.plasticity.pre.size, old.plasticity.post.size)
+        weights, pre, post = jnp.split(plastic[p_offset : p_offset + sum(sizes)], np.cumsum(sizes[:2]))
+        p_offset += sum(sizes)
+        projections[proj.name] = ProjectionState(
+            synapse, weights.reshape(old.weights.shape), plasticity=PairTraces(pre, post)
+        )
     overflow = {name: overflow[k] for k, name in enumerate(plan.projections)}
     new_state = NetworkState(state.step + length, populations, projections, state.inputs, history)
     return new_state, spikes, count, overflow, ok

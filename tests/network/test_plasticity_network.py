@@ -193,30 +193,6 @@ def test_monitors_record_traces_and_weights():
     assert result.traces["pre->post.weights"].shape == (30, 3, 1)
 
 
-def test_fused_engine_refuses_plasticity_and_says_why():
-    for rule, stp, reason in (
-        (PairSTDP(), None, "plasticity rule (PairSTDP)"),
-        (None, TsodyksMarkram(), "short-term"),
-    ):
-        network = bs.Network(
-            [bs.Population("E", 10, bs.LIF())],
-            [
-                bs.Projection(
-                    "E",
-                    "E",
-                    bs.FixedProbability(0.3, weight=1.0),
-                    bs.ExponentialSynapse(),
-                    bs.COBA(0.0),
-                    plasticity=rule,
-                    short_term=stp,
-                )
-            ],
-            key=jr.key(0),
-        )
-        plan, why = bs.fused_plan(network)
-        assert plan is None and reason in why, why
-
-
 def test_bad_plasticity_input_is_refused_before_compiling():
     with pytest.raises(ValueError, match="w_min"):
         PairSTDP(w_min=1.0, w_max=0.5)

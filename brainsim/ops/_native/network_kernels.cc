@@ -16,6 +16,8 @@
 //   4. g_p <- g_p * decay_p (decay_p = exp(-dt / tau_p), computed by the caller exactly as the
 //      generic step computes it), fused into step 2's pass (or into step 3's loop).
 //   5. WriteHistory: the new spike vector (0.0 / 1.0) to history slot t mod L.
+//   6. Plasticity: pair STDP on the plastic projections (pair_stdp.h), from the rows that
+//      arrived in step 1 and the spikes of step 3, as brainsim.network.plasticity does.
 //
 // Where the two engines could differ in rounding, the kernel copies XLA: its float exp and its
 // fused multiply-adds (xla_math.h; checked against the installed jax by
@@ -41,10 +43,14 @@
 //   5 neuron parameters (per population 7 x len, len = 1 or n: C_m or 1/C_m, g_L, g_L E_L,
 //     V_th, V_r, t_ref, I_const)                 6 projection floats (per projection: E_rev,
 //     then the decay factor(s), 1 or n_post of them)
-//   7... connectivity per projection: CSR (indptr, indices, weights), ELL (targets, weights) or
-//     procedural (key (2,) uint32, counts (n_pre,) or (1,) int32, weight (1,)).
+//   7 plastic state (per plastic projection: weights, presynaptic and postsynaptic traces)
+//   8 plastic floats (per plastic projection, pair_stdp.h's kPairFloats)
+//   9... connectivity per projection: CSR (indptr, indices, weights), ELL (targets, weights) or
+//     procedural (key (2,) uint32, counts (n_pre,) or (1,) int32, weight (1,)); a plastic
+//     projection has no weights operand and adds its column index (colptr, slots).
 // Attributes: pop_meta, proj_meta (network_metadata.h), dt (ms), threads.
-// Results: v, refractory, g, history (aliased to operands 1-4), raster uint8 (K, N or 0),
+// Results: v, refractory, g, history, plastic state (aliased to operands 1-4 and 7), raster
+// uint8 (K, N or 0),
 // counts int32 (K, n_populations), finite uint8 (K, n_populations), overflow int32 (n_proj).
 //
 // Also exported, for tests/test_fused_canary.py through ctypes (plain C, no FFI): the chosen
@@ -69,10 +75,11 @@ using brainsim_network::Invalid;
 ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_in,
                         ffi::Buffer<ffi::F32> ref_in, ffi::Buffer<ffi::F32> g_in,
                         ffi::Buffer<ffi::F32> hist_in, ffi::Buffer<ffi::F32> params,
-                        ffi::Buffer<ffi::F32> proj_floats, ffi::RemainingArgs conn,
+                        ffi::Buffer<ffi::F32> proj_floats, ffi::Buffer<ffi::F32> plastic_in,
+                        ffi::Buffer<ffi::F32> plastic_floats, ffi::RemainingArgs conn,
                         ffi::ResultBuffer<ffi::F32> v_out, ffi::ResultBuffer<ffi::F32> ref_out,
                         ffi::ResultBuffer<ffi::F32> g_out, ffi::ResultBuffer<ffi::F32> hist_out,
-                        ffi::ResultBuffer<ffi::U8> raster, ffi::ResultBuffer<ffi::S32> counts,
+                        ffi::ResultBuffer<ffi::F32> plastic_out, ffi::ResultBuffer<ffi::U8> raster, ffi::ResultBuffer<ffi::S32> counts,
                         ffi::ResultBuffer<ffi::U8> finite, ffi::ResultBuffer<ffi::S32> overflow,
                         ffi::Span<const int64_t> pop_meta, ffi::Span<const int64_t> proj_meta,
                         float dt, int64_t threads) {
@@ -102,11 +109,16 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
       static_cast<int64_t>(params.element_count()) != net.param_total) {
     return Invalid("state sizes do not match the metadata.");
   }
-  if (ffi::Error e = brainsim_network::ParseProjections(proj_meta, conn, &net); e.failure()) {
+  float* plastic = plastic_out->typed_data();
+  if (ffi::Error e = brainsim_network::ParseProjections(
+          proj_meta, conn, plastic, plastic_floats.typed_data(), &net);
+      e.failure()) {
     return e;
   }
   if (static_cast<int64_t>(g_in.element_count()) != net.g_total ||
       static_cast<int64_t>(proj_floats.element_count()) != net.float_total ||
+      static_cast<int64_t>(plastic_in.element_count()) != net.plastic_total ||
+      static_cast<int64_t>(plastic_floats.element_count()) != net.plastic_float_total ||
       static_cast<int64_t>(overflow->element_count()) != n_proj) {
     return Invalid("synapse sizes do not match the metadata.");
   }
@@ -121,6 +133,9 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
   if (g != g_in.typed_data()) std::memcpy(g, g_in.typed_data(), sizeof(float) * net.g_total);
   if (hist != hist_in.typed_data()) {
     std::memcpy(hist, hist_in.typed_data(), sizeof(float) * net.history_total);
+  }
+  if (plastic != plastic_in.typed_data()) {
+    std::memcpy(plastic, plastic_in.typed_data(), sizeof(float) * net.plastic_total);
   }
   int32_t* overflow_all = overflow->typed_data();
   for (int64_t k = 0; k < n_proj; ++k) overflow_all[k] = 0;
@@ -162,11 +177,14 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(BrainsimLifNetworkStepsF32, NetworkSteps,
                                   .Arg<ffi::Buffer<ffi::F32>>()  // history
                                   .Arg<ffi::Buffer<ffi::F32>>()  // neuron parameters
                                   .Arg<ffi::Buffer<ffi::F32>>()  // projection floats
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // plastic state
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // plastic floats
                                   .RemainingArgs()               // connectivity
                                   .Ret<ffi::Buffer<ffi::F32>>()  // v
                                   .Ret<ffi::Buffer<ffi::F32>>()  // refractory
                                   .Ret<ffi::Buffer<ffi::F32>>()  // g
                                   .Ret<ffi::Buffer<ffi::F32>>()  // history
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // plastic state
                                   .Ret<ffi::Buffer<ffi::U8>>()   // raster (K, N or 0)
                                   .Ret<ffi::Buffer<ffi::S32>>()  // counts (K, populations)
                                   .Ret<ffi::Buffer<ffi::U8>>()   // finite (K, populations)

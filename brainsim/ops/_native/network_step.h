@@ -17,6 +17,10 @@
 //                      the neuron loop instead (no I0/G arrays).
 //   WriteHistory       the population's spikes to history slot t mod L: the slot's old
 //                      spikes (step t - L) cleared, this step's set, from the spike list.
+//   Plasticity         pair STDP of the plastic projections (pair_stdp.h), by thread 0 after
+//                      a barrier (every thread's spikes known), from the rows that arrived and
+//                      the postsynaptic spike lists; the next step's delivery (after the
+//                      step's last barrier) reads the new weights.
 //
 // Threads: thread `tid` owns the neurons [lo, hi) of every population (bounds on 16-neuron,
 // 64-byte boundaries). It delivers only to its own postsynaptic neurons (every thread walks all
@@ -81,9 +85,13 @@ struct NetworkRun {
   std::vector<int32_t> thread_counts;      // [(tid * K + s) * n_pops + q]
   std::vector<uint8_t> thread_bad;         // same layout: NaN/Inf seen
   std::vector<std::vector<std::vector<int32_t>>> spike_lists;  // [tid * n_pops + q][slot]
+  // fired[tid * n_pops + q]: this step's spikes of thread tid's slice of population q, for the
+  // postsynaptic populations of plastic projections that keep no spike history.
+  std::vector<std::vector<int32_t>> fired;
+  std::vector<bool> post_of_plastic;  // per population
   // hashed[tid][k]: the targets of thread tid's share of procedural projection k's active rows.
   std::vector<std::vector<std::vector<int32_t>>> hashed;
-  bool any_procedural = false, reread_row = false;
+  bool any_procedural = false, reread_row = false, any_plastic = false;
   SpinBarrier barrier;
 
   NetworkRun(const NetworkMetadata& net, int64_t n_steps_, int64_t threads, int64_t t0_,
@@ -179,6 +187,11 @@ struct NetworkRun {
       }
     }
     for (const Projection& p : projs) any_procedural |= p.kind == kProcedural;
+    fired.resize(n_threads * n_pops);
+    post_of_plastic.assign(n_pops, false);
+    for (const Projection& p : projs) {
+      if (p.plasticity != kFixed) post_of_plastic[p.post] = any_plastic = true;
+    }
     hashed.assign(n_threads, std::vector<std::vector<int32_t>>(n_proj));
     for (const Projection& p : projs) {
       reread_row |= n_threads > 1 && p.delay == pops[p.pre].history_length;
@@ -222,9 +235,17 @@ class StepWorker {
         const Population& pop = run_.pops[q];
         uint8_t* flags = raster_step ? raster_step + pop.offset + Lo(q) : flag_scratch_.data();
         const int64_t fired = AdvanceNeurons(q, s, flags);
-        if (pop.history_length > 0) WriteHistory(q, t, flags, fired);
+        if (pop.history_length > 0) {
+          WriteHistory(q, t, flags, fired);
+        } else if (run_.post_of_plastic[q]) {
+          ListFired(q, flags, fired);
+        }
       }
-      run_.barrier.Wait();  // this step's history before the next step's reads
+      if (run_.any_plastic) {
+        run_.barrier.Wait();  // every thread's spikes before the weights move
+        if (tid_ == 0) Plasticity(t);
+      }
+      run_.barrier.Wait();  // this step's history (and weights) before the next step's reads
     }
   }
 
@@ -386,11 +407,43 @@ class StepWorker {
     for (int32_t i : list) row[i] = 1.0f;
   }
 
+  // This step's spikes of this thread's slice of population q (no history to keep them in).
+  void ListFired(int64_t q, const uint8_t* flags, int64_t fired) {
+    std::vector<int32_t>& list = run_.fired[tid_ * run_.n_pops + q];
+    list.clear();
+    if (fired == 0) return;
+    const int64_t lo = Lo(q);
+    brainsim_events::ForEachActive(flags, Hi(q) - lo, [&list, lo](int64_t i, uint8_t) {
+      list.push_back(static_cast<int32_t>(lo + i));
+    });
+  }
+
+  // Pair STDP of every plastic projection over step t (thread 0, every thread waiting): the
+  // rows that arrived (ReadHistory) and the postsynaptic spikes of all threads, in order.
+  void Plasticity(int64_t t) {
+    for (int64_t k = 0; k < run_.n_proj; ++k) {
+      const Projection& p = run_.projs[k];
+      if (p.plasticity == kFixed) continue;
+      const Population& post = run_.pops[p.post];
+      post_spikes_.clear();
+      for (int64_t th = 0; th < run_.n_threads; ++th) {
+        const std::vector<int32_t>& part =
+            post.history_length > 0
+                ? run_.spike_lists[th * run_.n_pops + p.post][t % post.history_length]
+                : run_.fired[th * run_.n_pops + p.post];
+        post_spikes_.insert(post_spikes_.end(), part.begin(), part.end());
+      }
+      PairStdpStep(p.stdp, active_[p.share], post_spikes_, run_.kern.fma, &stdp_scratch_);
+    }
+  }
+
   NetworkRun& run_;
   const int64_t tid_;
   std::vector<std::vector<int32_t>> active_;  // per projection (at its share): active rows
   std::vector<std::vector<InSyn>> my_in_;     // per population: in_syn at this thread's slice
   std::vector<uint8_t> flag_scratch_;
+  std::vector<int32_t> post_spikes_;  // Plasticity's scratch
+  PairStdpScratch stdp_scratch_;
 };
 
 }  // namespace brainsim_network
