@@ -10,21 +10,26 @@ leak). SLTT keeps only the spatial paths:
 $$\widehat{\frac{dE}{d\theta}} = \sum_t w_t\,
 \frac{\partial\, \ell\big(u^t(\theta; \mathrm{sg}[S^{t-1}], x^t), y^*\big)}{\partial \theta},$$
 
-where $S^{t-1}$ is the whole carried state of every layer (neuron and synapse state, the
-spikes fed back through $W_\mathrm{rec}$, the readout's $u^{t-1}$) and $\mathrm{sg}$ stops the
-gradient. For a layer $l$ with LIF neurons and an instantaneous synapse the weight gradient is
-$\sum_t \delta^{l,t}_j\, \psi^{l,t}_j\, \partial v_j^t/\partial d_j^t \cdot x^{l,t}_i$, with
-$\delta^{l,t}$ backpropagated from the readout through the layers above *within* step $t$
-($\partial v/\partial d = (1 - e^{-\Delta t g_L / C_m})/g_L$, mV per pA of drive). Each
-step's gradient is one reverse pass through the step function that the layers run
-(`RecurrentSpikingLayer.step`, the readout's exponential Euler update), taken inside a
-`lax.scan` that sums it: nothing per step is kept, so memory does not grow with $T$, and a
-step costs about two forward steps.
+where $S^{t-1}$ is the carried state of every spiking layer (neuron and synapse state, the
+spikes fed back through $W_\mathrm{rec}$) and $\mathrm{sg}$ stops the gradient. The readout is
+linear, $u^t = (1-\kappa)(\bar z^t W_\mathrm{out} + \bar 1^t b)$ with the filtered input
+$\bar z^t = \kappa\,\mathrm{sg}[\bar z^{t-1}] + z^t$ ($\kappa = e^{-\Delta t/\tau_\mathrm{out}}$, the same
+$u^t$ as `LeakyReadout`), so its own weights get their exact gradient while the layers below
+see only the loss of the same step, $\partial E/\partial z^t = (1-\kappa)\,w_t\,
+(\partial \ell/\partial u^t)\, W_\mathrm{out}^T$. For a layer with LIF neurons and an
+instantaneous synapse the weight gradient is $\sum_t \delta^{t}_j\, \psi^{t}_j\,
+(\partial v_j^t/\partial d_j^t)\, x^{t}_i$, with $\delta^{t}$ backpropagated from the readout
+through the layers above *within* step $t$ and
+$\partial v/\partial d = (1 - e^{-\Delta t g_L / C_m})/g_L$ (mV per pA of drive). Each step's
+gradient is one reverse pass through the step that the layers run (`RecurrentSpikingLayer.step`),
+taken inside a `lax.scan` that sums it: nothing per step is kept, so memory does not grow with
+$T$, and a step costs about two forward steps.
 
 SLTT drops what the neurons remember: it learns tasks that the instantaneous input explains
-(spike-encoded images, rates) about as well as BPTT, and not tasks that need memory over longer
-than a step (delays, cue accumulation); for those use e-prop (`brainsim.train.eprop`), which
-keeps each neuron's own history in its eligibility traces, or checkpointed BPTT.
+(spike-encoded images, rates) about as well as BPTT, but it cannot assign credit across steps,
+as tasks with delays (`delayed_xor`, `cue_accumulation`) need; for those use e-prop
+(`brainsim.train.eprop`), which keeps each neuron's own history in its eligibility traces, or
+checkpointed BPTT.
 
 ??? cite "Reference"
     ```bibtex
