@@ -73,6 +73,7 @@ def train_digits(
     hidden: int = 256,
     epochs: int = 60,
     lr: float = 1e-2,
+    lr_final: float | None = None,
     batch_size: int = 64,
     reduce: str = "max",
     weight_scale: float = 10000.0,
@@ -88,11 +89,15 @@ def train_digits(
         hidden, k_model, weight_scale=weight_scale, recurrent_scale=recurrent_scale, tau_readout=tau_readout
     )
     loss_fn = make_loss(reduce)
+    schedule = lr  # constant, or cosine decay from `lr` to `lr_final` over all steps
+    if lr_final is not None:
+        total = epochs * (train[0].shape[0] // batch_size)
+        schedule = optax.cosine_decay_schedule(lr, total, alpha=lr_final / lr)
     start = time.perf_counter()
     model, history = fit(
         model,
         loss_fn,
-        optax.adam(lr),
+        optax.adam(schedule),
         train,
         epochs=epochs,
         batch_size=batch_size,
@@ -118,6 +123,7 @@ def train_digits(
         "n_test": int(test[0].shape[0]),
         "batch_size": batch_size,
         "lr": lr,
+        "lr_final": lr_final,
         "reduce": reduce,
         "weight_scale_pA": weight_scale,
         "recurrent_scale_pA": recurrent_scale,
@@ -141,6 +147,7 @@ def main():
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--lr-final", type=float, default=None, help="cosine decay to this")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--reduce", choices=["max", "mean"], default="max")
     parser.add_argument("--weight-scale", type=float, default=10000.0, help="pA")
@@ -155,6 +162,7 @@ def main():
         hidden=args.hidden,
         epochs=args.epochs,
         lr=args.lr,
+        lr_final=args.lr_final,
         batch_size=args.batch_size,
         reduce=args.reduce,
         weight_scale=args.weight_scale,

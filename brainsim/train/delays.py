@@ -26,6 +26,8 @@ given, $d = 0$).
 
 Memory: the ring buffer holds $D + 1$ steps of the presynaptic signal, `(D + 1, batch, n_in)`,
 whatever `T`. Work per step is one `(batch, (D + 1) n_in) @ ((D + 1) n_in, n_out)` product.
+Plain BPTT keeps each step's ordered ring for the backward pass, $(D + 1)$ times the input;
+`checkpoint_every` (of the wrapped layer) bounds that as for the layers (`checkpointed_scan`).
 
 ??? cite "References"
     ```bibtex
