@@ -11,9 +11,14 @@ Spyx 41 ms, snnTorch 81 ms, plain-JAX scan 40 ms per step at T = 100.
 
 import argparse
 import json
+import os
 import platform
 import resource
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -79,12 +84,95 @@ def measure(n_steps: int, repeats: int, checkpoint_every: int | None) -> dict:
     }
 
 
+PEERS = Path(__file__).resolve().parent / "peers"
+ENGINES = {  # name: (interpreter, script), each peer in its own venv (`make -C benchmarks/peers train`)
+    "brainsim": (Path(sys.executable), Path(__file__).resolve()),
+    "snntorch": (PEERS / ".venv-snntorch" / "bin" / "python", PEERS / "train_snntorch.py"),
+    "spyx": (PEERS / ".venv-spyx" / "bin" / "python", PEERS / "train_spyx.py"),
+    "brainpy": (PEERS / ".venv-brainpy" / "bin" / "python", PEERS / "train_brainpy.py"),
+}
+
+
+def run_engine(name: str, n_steps: int, repeats: int, timeout: float) -> dict:
+    """One engine's JSON line for `n_steps` from a fresh process, or a `status` line saying why not."""
+    python, script = ENGINES[name]
+    where = {"engine": name, "T": n_steps}
+    if not python.exists():
+        hint = "make -C benchmarks/peers train"
+        return {**where, "status": "missing", "detail": f"{python} not found: run `{hint}`"}
+    cmd = [str(python), str(script), "--steps", str(n_steps), "--repeats", str(repeats)]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {**where, "status": "failed", "detail": f"timed out after {timeout} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.splitlines()[-5:]
+        return {**where, "status": "failed", "returncode": done.returncode, "stderr_tail": tail}
+    return {"engine": name, **json.loads(lines[-1])}
+
+
+def compare(steps: list[int], repeats: int, rounds: int, engines: list[str], timeout: float):
+    """brainsim and the peers side by side: `rounds` round-robin rounds per T, each engine in a
+    fresh process; prints every engine's line, then one summary line per T with the medians over
+    rounds and `ratio` = brainsim step_s / best peer step_s (below 0.5 meets issue 14's target)."""
+    for n_steps in steps:
+        results = {name: [] for name in engines}
+        loads = []
+        for _ in range(rounds):
+            for name in engines:
+                if results[name] is None:
+                    continue
+                loads.append(os.getloadavg()[0])
+                line = run_engine(name, n_steps, repeats, timeout)
+                print(json.dumps(line), flush=True)
+                if "status" in line:
+                    results[name] = None  # say it once, go on without it
+                else:
+                    results[name].append(line)
+        medians = {
+            name: {
+                "step_s": round(statistics.median(r["step_s"] for r in runs), 5),
+                "peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs), 1),
+                "hidden_spikes_per_step": round(runs[0]["hidden_spikes_per_step"], 4),
+            }
+            for name, runs in results.items()
+            if runs
+        }
+        peers = {name: m for name, m in medians.items() if name != "brainsim"}
+        summary = {"summary": True, "benchmark": "train_step", "T": n_steps, "rounds": rounds}
+        summary["engines"] = medians
+        if "brainsim" in medians and peers:
+            best = min(peers, key=lambda name: peers[name]["step_s"])
+            summary.update(
+                best_peer=best,
+                ratio=round(medians["brainsim"]["step_s"] / peers[best]["step_s"], 3),
+                memory_ratio=round(
+                    medians["brainsim"]["peak_rss_mb"] / min(p["peak_rss_mb"] for p in peers.values()), 3
+                ),
+            )
+        summary["max_loadavg_1min_before_runs"] = round(max(loads), 2)
+        print(json.dumps(summary), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--checkpoint-every", type=int, default=None)
+    parser.add_argument("--peers", action="store_true", help="run brainsim and the peers side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="with --peers: round-robin rounds per T")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="with --peers: comma-separated subset")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="with --peers: seconds per process")
     args = parser.parse_args()
+    if args.peers:
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        unknown = set(engines) - set(ENGINES)
+        if unknown:
+            parser.error(f"--engines: unknown {sorted(unknown)}; choose from {sorted(ENGINES)}")
+        compare(args.steps, args.repeats, args.rounds, engines, args.timeout)
+        return
     for n_steps in args.steps:
         print(json.dumps(measure(n_steps, args.repeats, args.checkpoint_every)), flush=True)
 
