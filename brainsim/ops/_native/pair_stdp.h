@@ -17,9 +17,10 @@
 // spike value) is exactly 1 here. Cost per step: O(n_pre + n_post) for the decay, plus the
 // synapses of the active rows and of the active columns (through the column index, a CSC view
 // of the stored slots: colptr (n_post + 1), slots (synapses)). A CSR slot's row comes from a
-// table of the row of every 2^kSlotBlockBits-th slot, built once per call (4 bytes per 256
-// synapses), and a short walk of the row pointer from there: a few steps, where a binary search
-// of the row pointer cost ~70% of the plastic step (branch mispredictions, COBA N=4,000).
+// table of the row of every 2^kSlotBlockBits-th slot, built once per call (4 bytes per 32
+// synapses, freed after the call), and one branch-free step of the row pointer from there (a
+// longer walk only past rows shorter than a block). A binary search of the row pointer cost
+// ~70% of the plastic step (branch mispredictions, COBA N=4,000).
 #ifndef BRAINSIM_OPS_NATIVE_PAIR_STDP_H_
 #define BRAINSIM_OPS_NATIVE_PAIR_STDP_H_
 
@@ -61,7 +62,7 @@ struct PairStdpScratch {
   std::vector<float> pre_old, post_old;
 };
 
-constexpr int64_t kSlotBlockBits = 8;
+constexpr int64_t kSlotBlockBits = 5;
 
 inline float Clip(float w, float lo, float hi) { return std::min(std::max(w, lo), hi); }
 
@@ -77,11 +78,12 @@ inline std::vector<int32_t> SlotBlockRows(const int32_t* indptr, int64_t n_pre, 
   return rows;
 }
 
-// The row of stored slot `slot`: ELL by division; CSR from its block's row, walking forward to
-// the row whose range holds the slot.
+// The row of stored slot `slot`: ELL by division; CSR from its block's row, stepping forward to
+// the row whose range holds the slot (one step, without a branch, for rows of a block or more).
 inline int64_t RowOfSlot(const PairStdpArrays& a, int64_t slot) {
   if (a.indptr == nullptr) return slot / a.row_width;
   int64_t row = a.block_row[slot >> kSlotBlockBits];
+  row += a.indptr[row + 1] <= slot;
   while (a.indptr[row + 1] <= slot) ++row;
   return row;
 }
