@@ -9,6 +9,7 @@ from .bptt import backward_temp_bytes as backward_temp_bytes, checkpointed_scan 
 from .cells import ELMLayer as ELMLayer, TwoCompartmentLayer as TwoCompartmentLayer
 from .cells_recurrent import (
     EGRU as EGRU,
+    DiscreteTimeUpdate as DiscreteTimeUpdate,
     LMU as LMU,
     legendre_delay_system as legendre_delay_system,
     shifted_legendre as shifted_legendre,

@@ -1,19 +1,19 @@
 r"""Recurrent cells from the machine-learning literature, as sequence layers: the Legendre
-memory unit (`LMU`) and the event-based GRU (`EGRU`).
+memory unit (`LMU`) and the event-based GRU (`EGRU`), and `DiscreteTimeUpdate`, the stepper of
+populations of discrete-time units.
 
 Both are `AbstractLayer`s: `(T, batch, n_in) -> (T, batch, n_out)` (or batch first), stepped
 by `checkpointed_scan` with the input projection of all steps hoisted out of the time loop (a
 `prologue`), exactly as `RecurrentSpikingLayer`.
 
-**Why layers only (not `Network` populations).** Both cells are discrete-time maps (one update
-per step whatever `dt`, no vector field for a `Population`'s stepper), and both receive several
-separately weighted sums of their inputs per unit: the EGRU three (update gate, reset gate,
-candidate, with the reset gate multiplying $y_{t-1}$ *before* the recurrent product), the LMU
-two (the memory's scalar input $u_t$ and the hidden drive) plus a dense $d \times d$ memory
-matrix. A `Network` population receives one `SynapticInput` per unit from its projections and
-holds only per-unit `(n,)` parameters (`check_per_unit_parameters`), so neither cell fits the
-neuron protocol without a gate-aware input type and a discrete-map advance rule in
-`brainsim.network.emission`; until those exist the cells live here, on their own.
+**In a `Network`.** The EGRU's dynamics are `brainsim.dynamics.neurons.EGRUUnit`,
+which the layer steps and which a `Population` steps too (with `DiscreteTimeUpdate()` as its
+solver, since the unit is a discrete-time map), its three gate drives delivered by projections
+with `Gate` outputs: the layer and such a `Network` emit the same outputs. The LMU is a layer
+only: its hidden state reads the memory of the *same* step ($W_m^\top m_t$), a projection
+with no delay, while a `Projection` delays by at least one step; and its memory takes the
+scalar $u_t$ through $\bar B$ and its own state through the dense $d \times d$ matrix
+$\bar A$, which a population (per-unit parameters only) cannot hold.
 """
 
 import math
@@ -24,13 +24,17 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.scipy.linalg as jsl
+import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._custom_types import TimeLike
 from .._validation import require_positive_int
-from ..dynamics.surrogate import AbstractSurrogate, SuperSpike, spike_fn
+from ..dynamics.neurons.egru import EGRUUnit, EGRUUnitState, GateInput
+from ..dynamics.surrogate import AbstractSurrogate, SuperSpike
+from ..integrate import AbstractStepper
 from .bptt import checkpointed_scan
-from .layers import AbstractLayer, SequenceIn, SequenceOut, _project, check_sequence
+from .layers import AbstractLayer, SequenceIn, SequenceOut, _batched, _project, check_sequence
 
 
 def legendre_delay_system(order: int, theta: float) -> tuple[Float[Array, "d d"], Float[Array, " d"]]:
@@ -226,35 +230,49 @@ class LMU(AbstractLayer):
         return h, m
 
 
+class DiscreteTimeUpdate(AbstractStepper):
+    r"""The "solver" of a population of discrete-time units (`EGRUUnit`): one step is one
+    application of the unit's map, $y_{k+1} = \mathrm{update}(y_k, I_k)$, whatever `dt`:
+    `Population("h", n, bs.EGRUUnit(), solver=bst.DiscreteTimeUpdate())`. No solver state."""
+
+    def check_model(self, model) -> None:
+        if not isinstance(model, EGRUUnit):
+            raise TypeError(
+                f"`DiscreteTimeUpdate` steps discrete-time units (`EGRUUnit`); {type(model).__name__} "
+                "has a vector field: use `bs.ExponentialEuler()` or a diffrax solver."
+            )
+
+    def init(self, model, t0, dt, y0, args):
+        return None
+
+    def step(self, model, t0: TimeLike, dt: TimeLike, y0, args, solver_state):
+        return model.update(y0, args), None
+
+
 class EGRU(AbstractLayer):
-    r"""Event-based gated recurrent unit (Subramoney et al. 2023): a GRU whose units pass on
-    their internal state $c$ only in steps where it crosses a threshold $\vartheta$. In step $t$:
+    r"""Event-based gated recurrent unit (Subramoney et al. 2023) as a layer: a population of
+    `EGRUUnit`s driven by its input and by its own outputs of the previous step. In step $t$:
 
-    $$\begin{aligned}
-    u_t &= \sigma(W_u^\top x_t + V_u^\top y_{t-1} + b_u), \qquad
-    r_t = \sigma(W_r^\top x_t + V_r^\top y_{t-1} + b_r), \\
-    z_t &= \tanh(W_z^\top x_t + V_z^\top (r_t \odot y_{t-1}) + b_z), \qquad
-    c_t = u_t \odot z_t + (1 - u_t) \odot c'_{t-1}, \\
-    e_t &= H(c_t - \vartheta), \qquad y_t = c_t \odot e_t, \qquad c'_t = c_t - \vartheta \odot e_t,
-    \end{aligned}$$
+    $$a_u = W_u^\top x_t + V_u^\top y_{t-1}, \quad a_r = W_r^\top x_t + V_r^\top y_{t-1}, \quad
+    a_z = W_z^\top x_t, \quad a_h = V_z^\top y_{t-1},$$
 
-    so a unit is silent ($y = 0$) unless it emits an event $e = 1$, and an event resets its
-    state by subtraction. $H$ is `brainsim.dynamics.surrogate.spike_fn` with the layer's
-    `surrogate` as pseudo-derivative; the reset uses $e_t$ detached (as the simulator's resets
-    do). The thresholds are trained with the weights. $c'_0 = y_0 = 0$. Outputs $y_t$
-    (dimensionless), `(T, batch, n_hidden)`; `events` returns $e_t$ too. Activity sparsity
-    is $1 - \overline{e}$, with $\overline{e}$ the fraction of units emitting per step.
+    then the unit's map (`EGRUUnit.update`: gates, $c_t$, events $e_t = H(c_t - \vartheta)$,
+    output $y_t = c_t e_t$, reset $c'_t = c_t - \vartheta e_t$), so a unit is silent unless it
+    emits an event. $c'_0 = y_0 = 0$. Outputs $y_t$ (dimensionless), `(T, batch, n_hidden)`;
+    `events` returns $e_t$ too. Activity sparsity is $1 - \overline{e}$, with $\overline{e}$
+    the fraction of units emitting per step. A `Network` with an `EGRUUnit` population
+    (`DiscreteTimeUpdate` solver) fed through `Gate` projections, its recurrent projections
+    with `delay_steps=1`, emits the same outputs for the input delayed by one step.
 
     **Fields:**
     - `input_weights` $[W_u\,W_r\,W_z]$ `(n_in, 3 n_hidden)`; `recurrent_weights`
-      $[V_u\,V_r\,V_z]$ `(n_hidden, 3 n_hidden)`; `bias` $[b_u\,b_r\,b_z]$ `(3 n_hidden,)`.
-    - `threshold` $\vartheta$ `(n_hidden,)` (same unit as $c$, dimensionless; $c \in (-1, 1)$
-      once started, so a threshold >= 1 silences a unit that starts at 0).
-    - `surrogate`: pseudo-derivative of $H$ (default `SuperSpike(slope=10)`: peak 1 at threshold).
+      $[V_u\,V_r\,V_z]$ `(n_hidden, 3 n_hidden)`.
+    - `unit`: the `EGRUUnit` (biases, thresholds and surrogate, `(n_hidden,)` arrays: trained
+      with the weights).
     - `checkpoint_every`: chunk length of checkpointed BPTT, or `None`.
 
     Build it with `EGRU(n_in, n_hidden, key=...)`: weights normal with variance 1/fan-in,
-    biases 0, thresholds `threshold` (default 0.1).
+    biases 0, thresholds `threshold` (default 0.1), `surrogate` default `SuperSpike(slope=10)`.
 
     ??? cite "Reference"
         ```bibtex
@@ -269,9 +287,7 @@ class EGRU(AbstractLayer):
 
     input_weights: Float[Array, "n_in n3"]
     recurrent_weights: Float[Array, "n_hidden n3"]
-    bias: Float[Array, " n3"]
-    threshold: Float[Array, " n_hidden"]
-    surrogate: AbstractSurrogate
+    unit: EGRUUnit
     checkpoint_every: int | None = eqx.field(static=True)
 
     def __init__(
@@ -291,13 +307,14 @@ class EGRU(AbstractLayer):
         k_in, k_rec = jr.split(key)
         self.input_weights = _normal(k_in, (n_in, 3 * n_hidden), n_in, dtype)
         self.recurrent_weights = _normal(k_rec, (n_hidden, 3 * n_hidden), n_hidden, dtype)
-        self.bias = jnp.zeros(3 * n_hidden, dtype)
-        self.threshold = jnp.full(n_hidden, threshold, dtype)
-        if surrogate is not None and not isinstance(surrogate, AbstractSurrogate):
-            raise TypeError(
-                f"`surrogate` must be a brainsim surrogate (e.g. `bs.SuperSpike()`); got {surrogate!r}."
-            )
-        self.surrogate = SuperSpike(slope=10.0) if surrogate is None else surrogate
+        zeros = jnp.zeros(n_hidden, dtype)
+        self.unit = EGRUUnit(
+            bias_update=zeros,
+            bias_reset=zeros,
+            bias_candidate=zeros,
+            threshold=jnp.full(n_hidden, threshold, dtype),
+            surrogate=SuperSpike(slope=10.0) if surrogate is None else surrogate,
+        )
         self.checkpoint_every = checkpoint_every
 
     @property
@@ -306,33 +323,32 @@ class EGRU(AbstractLayer):
 
     @property
     def n_out(self) -> int:
-        return self.threshold.shape[0]
+        return self.recurrent_weights.shape[0]
 
-    def step(self, carry, gates_x: Float[Array, "batch n3"]):
-        """One step of the batch: `carry = (c', y)` of the previous step, `gates_x` the hoisted
-        $x_t^\\top [W_u W_r W_z] + b$. Returns `((c', y), (y, e))`, each `(batch, n_hidden)`."""
-        c, y = carry
+    def step(self, state: EGRUUnitState, gates_x: Float[Array, "batch n3"]):
+        """One step of the batch from `state` (an `EGRUUnitState` of `(batch, n_hidden)` leaves)
+        with the hoisted $x_t^\top [W_u W_r W_z]$. Returns `(state, (y, e))`."""
         n = self.n_out
-        v = self.recurrent_weights
-        update_reset = jax.nn.sigmoid(gates_x[:, : 2 * n] + y @ v[:, : 2 * n])
-        u, r = update_reset[:, :n], update_reset[:, n:]
-        z = jnp.tanh(gates_x[:, 2 * n :] + (r * y) @ v[:, 2 * n :])
-        c = u * z + (1.0 - u) * c
-        threshold = self.threshold[None, :]
-        e = spike_fn(c - threshold, self.surrogate)
-        y = c * e
-        c = c - threshold * jax.lax.stop_gradient(e)
-        return (c, y), (y, e)
+        recurrent = state.y @ self.recurrent_weights
+        drive = GateInput(
+            current_at_zero=gates_x[:, 2 * n :],
+            conductance=jnp.zeros_like(state.y),
+            update=gates_x[:, :n] + recurrent[:, :n],
+            reset=gates_x[:, n : 2 * n] + recurrent[:, n : 2 * n],
+            candidate_recurrent=recurrent[:, 2 * n :],
+        )
+        state = jax.vmap(self.unit.update)(state, drive)
+        return state, (state.y, state.e)
 
     def _run(self, x: SequenceIn):
-        zeros = jnp.zeros((x.shape[1], self.n_out), x.dtype)
+        rest = jtu.tree_map(lambda a: a.astype(x.dtype), self.unit.init_state(self.n_out))
 
         def project(x_block):
-            return _project(x_block, self.input_weights) + self.bias[None, None, :]
+            return _project(x_block, self.input_weights)
 
         _, (y, e) = checkpointed_scan(
-            lambda carry, gates_x: self.step(carry, gates_x),
-            (zeros, zeros),
+            lambda state, gates_x: self.step(state, gates_x),
+            _batched(rest, x.shape[1]),
             x,
             checkpoint_every=self.checkpoint_every,
             prologue=project,

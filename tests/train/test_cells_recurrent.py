@@ -170,8 +170,10 @@ def test_lmu_rejects_bad_input():
 
 def _egru_reference(egru, x):
     """The EGRU equations in NumPy: `(y, e, c_before_reset)`, each `(T, batch, n)`."""
-    w, v, b = (np.asarray(a) for a in (egru.input_weights, egru.recurrent_weights, egru.bias))
-    theta = np.asarray(egru.threshold)
+    w, v = np.asarray(egru.input_weights), np.asarray(egru.recurrent_weights)
+    unit = egru.unit
+    b = np.concatenate([np.asarray(a) for a in (unit.bias_update, unit.bias_reset, unit.bias_candidate)])
+    theta = np.asarray(unit.threshold)
     n = theta.shape[0]
     sig = lambda a: 1.0 / (1.0 + np.exp(-a))
     c = np.zeros((x.shape[1], n))
@@ -181,7 +183,7 @@ def _egru_reference(egru, x):
         g = x_t @ w + b
         u = sig(g[:, :n] + y @ v[:, :n])
         r = sig(g[:, n : 2 * n] + y @ v[:, n : 2 * n])
-        z = np.tanh(g[:, 2 * n :] + (r * y) @ v[:, 2 * n :])
+        z = np.tanh(g[:, 2 * n :] + r * (y @ v[:, 2 * n :]))  # reset gate after the product
         c = u * z + (1 - u) * c
         e = (c > theta).astype(float)
         y = c * e
@@ -193,13 +195,16 @@ def _egru_reference(egru, x):
 def test_egru_matches_reference_and_activity_is_the_fraction_above_threshold():
     with jax.enable_x64(True):
         egru = bst.EGRU(4, 16, key=jr.key(0), threshold=0.05)
-        egru = eqx.tree_at(lambda m: m.bias, egru, 0.5 * jr.normal(jr.key(5), (48,)))
+        biases = 0.5 * jr.normal(jr.key(5), (3, 16))
+        egru = eqx.tree_at(
+            lambda m: (m.unit.bias_update, m.unit.bias_reset, m.unit.bias_candidate), egru, tuple(biases)
+        )
         x = 2.0 * jr.normal(jr.key(1), (30, 3, 4))
         y, e = egru.events(x)
     y_ref, e_ref, c_ref = _egru_reference(egru, x)
     np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(e, e_ref)
-    above = np.mean(c_ref > np.asarray(egru.threshold))
+    above = np.mean(c_ref > np.asarray(egru.unit.threshold))
     assert 0.05 < above < 0.95  # a non-trivial case
     assert float(np.mean(np.asarray(e))) == pytest.approx(above, abs=1e-15)
     assert np.count_nonzero(np.asarray(y)) == int(np.sum(np.asarray(e)))  # silent unless an event
@@ -211,28 +216,6 @@ def test_egru_is_silent_with_a_large_threshold():
     assert float(jnp.sum(e)) == 0.0 and float(jnp.sum(jnp.abs(y))) == 0.0
 
 
-def test_egru_exact_event_count_on_a_hand_built_unit():
-    # no weights: u = sigmoid(0) = 1/2, z = 0.8, theta = 0.5, so c_t = 0.4 + c'_{t-1} / 2,
-    # with an event (and c' = c - 0.5) whenever c_t > 0.5
-    n_steps, z, theta = 40, 0.8, 0.5
-    egru = bst.EGRU(1, 1, key=jr.key(0), threshold=theta)
-    with jax.enable_x64(True):
-        egru = eqx.tree_at(
-            lambda m: (m.input_weights, m.recurrent_weights, m.bias, m.threshold),
-            egru,
-            (jnp.zeros((1, 3)), jnp.zeros((1, 3)), jnp.array([0.0, 0.0, math.atanh(z)]), jnp.array([theta])),
-        )
-        _, e = egru.events(jnp.zeros((n_steps, 1, 1)))
-        e = np.asarray(e)
-    c, expected = 0.0, []
-    for _ in range(n_steps):
-        c = 0.5 * z + 0.5 * c
-        expected.append(c > theta)
-        c -= theta * (c > theta)
-    assert int(e.sum()) == sum(expected) > 0
-    np.testing.assert_array_equal(e[:, 0, 0] > 0, expected)
-
-
 def test_egru_gradients_equal_finite_differences():
     # float64, a smooth (sigmoid) surrogate, and no unit within 0.02 of its threshold: the loss
     # is smooth near these weights and the surrogate terms vanish, so autodiff must equal
@@ -241,7 +224,7 @@ def test_egru_gradients_equal_finite_differences():
         egru = bst.EGRU(2, 3, key=jr.key(8), threshold=0.1, surrogate=bs.Sigmoid(slope=2000.0))
         x = 1.5 * jr.normal(jr.key(108), (12, 2, 2))
         _, _, c_before = _egru_reference(egru, x)
-        assert np.abs(c_before - np.asarray(egru.threshold)).min() > 0.02
+        assert np.abs(c_before - np.asarray(egru.unit.threshold)).min() > 0.02
         _, e = egru.events(x)
         assert 0 < float(jnp.sum(e)) < e.size  # events happen
 
@@ -259,7 +242,7 @@ def test_egru_gradients_equal_finite_differences():
                 jnp.vdot(g, d) for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction), strict=True)
             )
             assert float(ad) == pytest.approx(float(fd), rel=1e-6, abs=1e-8)
-        assert bool(jnp.all(jnp.isfinite(grad.threshold)))
+        assert bool(jnp.all(jnp.isfinite(grad.unit.threshold)))
 
 
 def test_egru_thresholds_learn_through_the_surrogate_and_checkpointing_agrees():
@@ -267,12 +250,60 @@ def test_egru_thresholds_learn_through_the_surrogate_and_checkpointing_agrees():
     x = jr.normal(jr.key(1), (20, 2, 3))
     loss = lambda m: jnp.sum(m(x))
     g = jax.grad(loss)(egru)
-    assert bool(jnp.all(jnp.isfinite(g.threshold))) and float(jnp.abs(g.threshold).sum()) > 0
+    assert bool(jnp.all(jnp.isfinite(g.unit.threshold))) and float(jnp.abs(g.unit.threshold).sum()) > 0
     chunked = bst.EGRU(3, 6, key=jr.key(0), checkpoint_every=6)
     g_chunk = jax.grad(loss)(chunked)
     np.testing.assert_allclose(g_chunk.recurrent_weights, g.recurrent_weights, rtol=1e-5, atol=1e-6)
     batched = jax.jit(jax.vmap(lambda xx: egru(xx)))(jnp.stack([x, -x]))
     np.testing.assert_allclose(batched[1], egru(-x), rtol=1e-6, atol=1e-7)
+
+
+def _egru_network(egru, n_steps):
+    n_in, n = egru.n_in, egru.n_out
+    w, v = egru.input_weights, egru.recurrent_weights
+    gate = bs.dynamics.neurons.Gate
+    names = ("update", "reset", "candidate")
+    projections = [
+        bs.Projection(
+            pre,
+            "h",
+            bs.Dense(m[:, k * n : (k + 1) * n]),
+            bs.InstantaneousSynapse(),
+            gate(g),
+            name=f"{pre}:{g}",
+        )
+        for pre, m, gates in (("in", w, names), ("h", v, ("update", "reset", "candidate_recurrent")))
+        for k, g in enumerate(gates)
+    ]
+    populations = [
+        bs.Population("in", n_in, bs.ValueSource()),
+        bs.Population("h", n, egru.unit, solver=bst.DiscreteTimeUpdate()),
+    ]
+    return bs.Network(populations, projections, key=jr.key(0))
+
+
+def test_egru_layer_equals_a_network_of_egru_units():
+    """ValueSource -> three `Gate` projections -> `EGRUUnit` population, with its own outputs
+    back through three more (delay 1 step): the network emits the layer's outputs for the input
+    delayed by one step (a `ValueSource` projection delivers row t in step t + 1)."""
+    n_steps = 25
+    with jax.enable_x64(True):
+        egru = bst.EGRU(3, 5, key=jr.key(2), threshold=0.05, dtype=jnp.float64)
+        x = 1.5 * jr.normal(jr.key(3), (n_steps, 3), jnp.float64)
+        net = _egru_network(egru, n_steps)
+        out = bs.run(net, float(n_steps), 1.0, key=jr.key(0), inputs={"in": x}).outputs["h"]
+        shifted = jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])[:, None, :]
+        y, e = egru.events(shifted)
+        np.testing.assert_allclose(np.asarray(out), np.asarray(y[:, 0]), rtol=1e-10, atol=1e-12)
+        assert 0 < float(e.sum()) < e.size
+        # and the population's default solver refuses the discrete-time unit
+        with pytest.raises(TypeError, match="DiscreteTimeUpdate"):
+            plain = bs.Network(
+                [bs.Population("in", 3, bs.ValueSource()), bs.Population("h", 5, egru.unit)],
+                net.projections,
+                key=jr.key(0),
+            )
+            bs.run(plain, float(n_steps), 1.0, key=jr.key(0), inputs={"in": x})
 
 
 def test_egru_rejects_bad_fields_and_input():

@@ -8,6 +8,12 @@ from .base import (
     AbstractSpikingNeuron as AbstractSpikingNeuron,
     AbstractValueNeuron as AbstractValueNeuron,
 )
+from .egru import (
+    EGRUUnit as EGRUUnit,
+    EGRUUnitState as EGRUUnitState,
+    Gate as Gate,
+    GateInput as GateInput,
+)
 from .elm import ELM as ELM, ELMState as ELMState, MemoryTimescales as MemoryTimescales
 from .hodgkin_huxley import HodgkinHuxley as HodgkinHuxley, HodgkinHuxleyState as HodgkinHuxleyState
 from .integrate_and_fire import (
