@@ -35,13 +35,18 @@ forward-mode differentiation through its exponential Euler update and the neuron
 spike derivative $\psi_j^t$), so synapse dynamics, refractoriness and the reset enter exactly
 as they do in BPTT. For a LIF with an instantaneous synapse this is Bellec's
 $e_{ji}^t = \psi_j^t \bar x_{ji}^t$ with the membrane-filtered presynaptic trace
-$\bar x_{ji}^t = \alpha_j^t \bar x_{ji}^{t-1} + x_i^t$, $\alpha = e^{-\Delta t g_L / C_m}$
-($\alpha = 0$ after a spike, whose reset is not differentiated, and 1 while refractory). For an
+$\bar x_{ji}^t = \alpha (1 - z_j^{t-1}) \bar x_{ji}^{t-1} + \beta x_i^t$,
+$\alpha = e^{-\Delta t g_L / C_m}$, $\beta = (1 - \alpha)/g_L$ (mV per pA): the reset is not
+differentiated, so a spike clears the trace (while refractory: $\alpha \to 1$, $\beta \to 0$). For an
 ALIF the threshold jump $\vartheta \leftarrow \vartheta + \Delta\vartheta\, z$ is differentiated
-(`cell(..., detach_reset=False)`), which gives Bellec's adaptive eligibility vector
-$\epsilon^{\vartheta, t}_{ji} = \psi_j^t\,\Delta\vartheta\, \epsilon^{v}_{ji}
-+ (\rho - \psi_j^t \Delta\vartheta)\, \epsilon^{\vartheta, t-1}_{ji}$, $\rho = e^{-\Delta t/\tau_a}$, and
-$e_{ji}^t = \psi_j^t(\epsilon^v_{ji} - \epsilon^\vartheta_{ji})$ (threshold in mV).
+(`cell(..., detach_reset=False)`), which gives Bellec's adaptive eligibility vector; with the
+step's order here (decay, spike, jump) it reads
+$\epsilon^{\vartheta, t}_{ji} = \psi_j^t\,\Delta\vartheta\, \hat\epsilon^{v, t}_{ji}
++ \rho\,(1 - \psi_j^t \Delta\vartheta)\, \epsilon^{\vartheta, t-1}_{ji}$ and
+$e_{ji}^t = \psi_j^t(\hat\epsilon^{v,t}_{ji} - \rho\,\epsilon^{\vartheta,t-1}_{ji})$, with
+$\hat\epsilon^{v,t}$ the membrane's before the reset and $\rho = e^{-\Delta t/\tau_a}$
+(threshold in mV; the paper's order gives $\rho - \psi\Delta\vartheta$ in place of
+$\rho(1 - \psi\Delta\vartheta)$).
 
 **Readout.** Its gradient is exact: $\partial E/\partial W_{\mathrm{out},jk} = (1-\kappa)\sum_t
 \bar z_j^t\, \partial E/\partial u_k^t$ with $\bar z^t = \kappa \bar z^{t-1} + z^t$ (likewise the
@@ -77,6 +82,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._validation import _concrete
 from ..dynamics.base import exponential_euler_update
 from .layers import AbstractLayer, LeakyReadout, RecurrentSpikingLayer, Sequential, check_sequence
 from .losses import _check_labels
@@ -137,12 +143,15 @@ def _check_loss_inputs(model, x, targets, loss: str, mask, batch_first: bool, wh
     if mask is None:
         weights = jnp.full(n_steps, 1.0 / n_steps, x.dtype)
     else:
-        values = np.asarray(mask, dtype=np.float64)
-        if values.shape != (n_steps,):
-            raise ValueError(f"{who}: `mask` must have shape (T,) = ({n_steps},); got {values.shape}.")
-        if np.any(values < 0) or not np.all(np.isfinite(values)) or not values.sum() > 0:
+        if jnp.shape(mask) != (n_steps,):
+            raise ValueError(f"{who}: `mask` must have shape (T,) = ({n_steps},); got {jnp.shape(mask)}.")
+        values = _concrete(mask)  # None when traced: then unchecked
+        if values is not None and (
+            np.any(values < 0) or not np.all(np.isfinite(values)) or not values.sum() > 0
+        ):
             raise ValueError(f"{who}: `mask` must be finite, >= 0 and not all 0 (weights of the steps).")
-        weights = jnp.asarray(values / values.sum(), x.dtype)
+        mask = jnp.asarray(mask).astype(x.dtype)
+        weights = mask / jnp.sum(mask)
     return x, targets, weights
 
 
@@ -157,7 +166,7 @@ def _step_loss(u: Float[Array, "batch k"], target: Array, loss: str) -> Float[Ar
 
 def _readout_coefficients(readout: LeakyReadout, dtype) -> tuple[Array, Array]:
     """`(kappa, gain)` of `LeakyReadout`'s exact step $u \\leftarrow \\kappa u + \\mathrm{gain}\\,(zW + b)$,
-    read off its `exponential_euler_update` so they match its forward pass to the last bit."""
+    read off its `exponential_euler_update` (the same series for small `dt / tau`)."""
     a = jnp.asarray(-1.0 / readout.tau, dtype)
     one, zero = jnp.ones((), dtype), jnp.zeros((), dtype)
     kappa = exponential_euler_update(a, one, zero, readout.dt)
