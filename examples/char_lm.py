@@ -31,6 +31,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="passes over the training text")
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     parser.add_argument("--threshold", type=float, default=0.1, help="initial EGRU thresholds")
+    parser.add_argument(
+        "--activity-weight",
+        type=float,
+        default=0.0,
+        help="adds this times the activity (events per unit and step) to the loss: sparser, slightly worse",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args()
@@ -43,10 +49,14 @@ def main() -> None:
     key_model, key_shuffle = jr.split(jr.key(args.seed))
     model = bst.CharLanguageModel(len(alphabet), args.hidden, key=key_model, threshold=args.threshold)
 
+    def loss_fn(model, inputs, targets):
+        loss, metrics = bst.char_lm_loss(model, inputs, targets)
+        return loss + args.activity_weight * metrics["activity"], metrics
+
     start = time.perf_counter()
     model, history = bst.fit(
         model,
-        bst.char_lm_loss,
+        loss_fn,
         optax.adam(args.lr),
         train,
         epochs=args.epochs,
@@ -66,6 +76,7 @@ def main() -> None:
                 "unigram_entropy_bits": bst.unigram_entropy_bits(text),
                 "activity": activity,
                 "activity_sparsity": 1.0 - activity,
+                "activity_weight": args.activity_weight,
                 "hidden": args.hidden,
                 "epochs": args.epochs,
                 "train_s": round(train_s, 1),
