@@ -159,8 +159,8 @@ def _step_loss(u: Float[Array, "batch k"], target: Array, loss: str) -> Float[Ar
     r"""$\frac{1}{B}\sum_b \ell(u_b, y^*_b)$ at one step: softmax cross-entropy with integer
     labels, or $\frac12\|u_b - y^*_b\|^2$."""
     if loss == "cross_entropy":
-        log_p = jax.nn.log_softmax(u, axis=-1)
-        return -jnp.mean(jnp.take_along_axis(log_p, target[:, None], axis=-1))
+        one_hot = jax.nn.one_hot(target, u.shape[-1], dtype=u.dtype)  # no scatter in the gradient
+        return -jnp.mean(jnp.sum(one_hot * jax.nn.log_softmax(u, axis=-1), axis=-1))
     return 0.5 * jnp.mean(jnp.sum((u - target) ** 2, axis=-1))
 
 
