@@ -87,7 +87,7 @@ from ..dynamics.base import exponential_euler_update
 from .layers import AbstractLayer, LeakyReadout, RecurrentSpikingLayer, Sequential, check_sequence
 from .losses import _check_labels
 
-Targets = Int[ArrayLike, " batch"] | Float[ArrayLike, "a b k"]
+_Targets = Int[ArrayLike, " batch"] | Float[ArrayLike, "a b k"]
 
 
 # --- shared by e-prop and SLTT (`brainsim.train.sltt`) -------------------------------------
@@ -184,7 +184,7 @@ def _metrics(logit_sum: Float[Array, "batch k"], targets: Array, loss: str) -> d
 def stepwise_loss(
     model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
-    targets: Targets,
+    targets: _Targets,
     *,
     loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
@@ -328,7 +328,7 @@ def _check_feedback(model, feedback):
 def eprop_value_and_grads(
     model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
-    targets: Targets,
+    targets: _Targets,
     *,
     loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
@@ -351,7 +351,7 @@ def eprop_value_and_grads(
 def eprop_grads(
     model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
-    targets: Targets,
+    targets: _Targets,
     *,
     loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,

@@ -53,13 +53,13 @@ import optax
 from jaxtyping import Array, ArrayLike, Float
 
 from .eprop import (
-    Targets,
     _check_loss_inputs,
     _make_online_step,
     _metrics,
     _readout_coefficients,
     _split_model,
     _step_loss,
+    _Targets,
 )
 from .layers import AbstractLayer, Sequential
 
@@ -110,7 +110,7 @@ def _sltt(model, x, targets, weights, loss: str):
 def sltt_value_and_grads(
     model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
-    targets: Targets,
+    targets: _Targets,
     *,
     loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
@@ -126,7 +126,7 @@ def sltt_value_and_grads(
 def sltt_grads(
     model: AbstractLayer,
     x: Float[ArrayLike, "a b n_in"],
-    targets: Targets,
+    targets: _Targets,
     *,
     loss: str = "cross_entropy",
     mask: Float[ArrayLike, " T"] | None = None,
