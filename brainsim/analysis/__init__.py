@@ -40,6 +40,10 @@ from .rates import (
     mean_rate as mean_rate,
     population_rate as population_rate,
 )
+from .seeded_branching import (
+    SeededBranchingRatio as SeededBranchingRatio,
+    seeded_branching_ratio as seeded_branching_ratio,
+)
 from .spectrum import power_spectrum as power_spectrum, signal_spectrum as signal_spectrum
 from .spike_trains import (
     SpikeTrains as SpikeTrains,
@@ -53,6 +57,7 @@ __all__ = [
     "IsiStatistics",
     "PhasePlane",
     "RateKernel",
+    "SeededBranchingRatio",
     "SpikeTrains",
     "autocorrelation_time",
     "binned_spike_counts",
@@ -75,6 +80,7 @@ __all__ = [
     "population_activity",
     "population_rate",
     "power_spectrum",
+    "seeded_branching_ratio",
     "signal_spectrum",
     "spike_count_correlation",
     "spike_trains",
