@@ -196,7 +196,7 @@ def thread_count(n_neurons: int) -> int:
             raise ValueError(f"`BRAINSIM_NATIVE_THREADS` must be an integer >= 1; got {setting!r}.")
         wanted = int(setting)
     else:
-        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        wanted = available_cpus()
     return max(1, min(wanted, n_neurons // MIN_NEURONS_PER_THREAD))
 
 
@@ -453,6 +453,43 @@ def _homogeneous(conn) -> bool:
     return conn.homogeneous if isinstance(conn, Procedural) else conn.weights.ndim == 0
 
 
+_ALIASES = {1: 0, 2: 1, 3: 2, 4: 3, 7: 4}  # operand -> result: v, refractory, g, history, plastic
+
+
+def _native_steps(operands, shapes, attributes):
+    """The kernel's call. Under `vmap` (a sweep's batch of points) it is one call for the whole
+    batch: every operand gets a leading axis, of the batch size where the operand varies (and for
+    the state, which the kernel updates in place) or of 1 where the points share it (connectivity
+    that is not swept is not copied); the kernel runs the points on `batch_threads` threads."""
+
+    @jax.custom_batching.custom_vmap
+    def call(*operands):
+        return jax.ffi.ffi_call(_TARGET, shapes, input_output_aliases=_ALIASES)(*operands, **attributes)
+
+    @call.def_vmap
+    def _(axis_size, in_batched, *operands):
+        leading = []
+        for k, (x, batched) in enumerate(zip(operands, in_batched, strict=True)):
+            if batched:
+                leading.append(x)
+            elif k in _ALIASES:
+                leading.append(jnp.broadcast_to(x, (axis_size, *x.shape)))
+            else:
+                leading.append(x[None])
+        batched_shapes = tuple(jax.ShapeDtypeStruct((axis_size, *s.shape), s.dtype) for s in shapes)
+        outputs = jax.ffi.ffi_call(
+            _TARGET, batched_shapes, input_output_aliases=_ALIASES, vmap_method="sequential"
+        )(*leading, **attributes)
+        return outputs, jax.tree.map(lambda _: True, outputs)
+
+    return call(*operands)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _connectivity_operands(proj) -> list[jax.Array]:
     """The kernel's operands of `proj`'s connectivity; a plastic projection's weights are in the
     plastic state instead, and its column index follows."""
@@ -526,28 +563,16 @@ def run_fused_chunk(network: Network, state: NetworkState, plan: FusedPlan, dt: 
         jax.ShapeDtypeStruct((length, n_pops), jnp.uint8),
         jax.ShapeDtypeStruct((n_proj,), jnp.int32),
     )
-    call = jax.ffi.ffi_call(
-        _TARGET,
-        shapes,
-        input_output_aliases={1: 0, 2: 1, 3: 2, 4: 3, 7: 4},
-        vmap_method="sequential",
-    )
-    v, ref, g, hist, plastic, raster, counts, finite, overflow = call(
-        jnp.asarray(state.step, jnp.int32),
-        v,
-        ref,
-        g,
-        hist,
-        params,
-        proj_f,
-        plastic,
-        plastic_f,
-        *conn,
+    step = jnp.asarray(state.step, jnp.int32)
+    operands = (step, v, ref, g, hist, params, proj_f, plastic, plastic_f, *conn)
+    attributes = dict(
         pop_meta=np.asarray([x for row in plan.population_meta for x in row], np.int64),
         proj_meta=np.asarray([x for row in plan.projection_meta for x in row], np.int64),
         dt=np.float32(dt),
         threads=np.int64(plan.threads),
+        batch_threads=np.int64(available_cpus()),
     )
+    v, ref, g, hist, plastic, raster, counts, finite, overflow = _native_steps(operands, shapes, attributes)
     populations, spikes, count, ok, history = {}, {}, {}, {}, {}
     offset, h_offset = 0, 0
     for q, pop in enumerate(pops):

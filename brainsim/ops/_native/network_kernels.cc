@@ -56,11 +56,13 @@
 // Also exported, for tests/test_fused_canary.py through ctypes (plain C, no FFI): the chosen
 // instruction set and elementwise evaluations of the copied exp and exponential-Euler update.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "batch_view.h"
 #include "isa_dispatch.h"
 #include "network_metadata.h"
 #include "network_step.h"
@@ -70,79 +72,95 @@ namespace ffi = xla::ffi;
 
 namespace {
 
+using brainsim_network::Batch;
+using brainsim_network::ElementArgs;
 using brainsim_network::Invalid;
 
-ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_in,
-                        ffi::Buffer<ffi::F32> ref_in, ffi::Buffer<ffi::F32> g_in,
-                        ffi::Buffer<ffi::F32> hist_in, ffi::Buffer<ffi::F32> params,
-                        ffi::Buffer<ffi::F32> proj_floats, ffi::Buffer<ffi::F32> plastic_in,
-                        ffi::Buffer<ffi::F32> plastic_floats, ffi::RemainingArgs conn,
-                        ffi::ResultBuffer<ffi::F32> v_out, ffi::ResultBuffer<ffi::F32> ref_out,
-                        ffi::ResultBuffer<ffi::F32> g_out, ffi::ResultBuffer<ffi::F32> hist_out,
-                        ffi::ResultBuffer<ffi::F32> plastic_out, ffi::ResultBuffer<ffi::U8> raster, ffi::ResultBuffer<ffi::S32> counts,
-                        ffi::ResultBuffer<ffi::U8> finite, ffi::ResultBuffer<ffi::S32> overflow,
-                        ffi::Span<const int64_t> pop_meta, ffi::Span<const int64_t> proj_meta,
-                        float dt, int64_t threads) {
-  using brainsim_network::kPopFields;
-  using brainsim_network::kProjFields;
-  if (pop_meta.size() % kPopFields != 0 || proj_meta.size() % kProjFields != 0) {
-    return Invalid("malformed metadata.");
-  }
-  const int64_t n_pops = static_cast<int64_t>(pop_meta.size()) / kPopFields;
-  const int64_t n_proj = static_cast<int64_t>(proj_meta.size()) / kProjFields;
-  const int64_t n_total = static_cast<int64_t>(v_in.element_count());
-  auto c_dims = counts->dimensions();
-  if (c_dims.size() != 2 || c_dims[1] != n_pops) {
-    return Invalid("counts must have shape (K, populations).");
-  }
-  const int64_t n_steps = c_dims[0];
-  auto r_dims = raster->dimensions();
-  const bool record = r_dims.size() == 2 && r_dims[1] == n_total && n_total > 0;
-  if (r_dims.size() != 2 || r_dims[0] != n_steps || (r_dims[1] != 0 && !record)) {
-    return Invalid("raster must have shape (K, N) or (K, 0).");
-  }
+// The element of every operand and result that one point (batch element b) uses.
+struct PointBuffers {
+  int32_t t0;
+  const float *v_in, *ref_in, *g_in, *hist_in, *params, *proj_floats, *plastic_in, *plastic_f;
+  float *v, *ref, *g, *hist, *plastic;
+  uint8_t *raster, *finite;
+  int32_t *counts, *overflow;
+  int64_t n_total, g_count, hist_count, param_count, proj_float_count, plastic_count,
+      plastic_float_count, raster_width, overflow_count;
+};
 
+// Point b's slices of the fixed operands and of the results, or why they do not fit.
+ffi::Error SliceBuffers(const Batch& batch, int64_t b, ffi::Buffer<ffi::S32> step_in,
+                        ffi::Buffer<ffi::F32> v_in, ffi::Buffer<ffi::F32> ref_in,
+                        ffi::Buffer<ffi::F32> g_in, ffi::Buffer<ffi::F32> hist_in,
+                        ffi::Buffer<ffi::F32> params, ffi::Buffer<ffi::F32> proj_floats,
+                        ffi::Buffer<ffi::F32> plastic_in, ffi::Buffer<ffi::F32> plastic_floats,
+                        ffi::ResultBuffer<ffi::F32>& v_out, ffi::ResultBuffer<ffi::F32>& ref_out,
+                        ffi::ResultBuffer<ffi::F32>& g_out, ffi::ResultBuffer<ffi::F32>& hist_out,
+                        ffi::ResultBuffer<ffi::F32>& plastic_out,
+                        ffi::ResultBuffer<ffi::U8>& raster, ffi::ResultBuffer<ffi::S32>& counts,
+                        ffi::ResultBuffer<ffi::U8>& finite, ffi::ResultBuffer<ffi::S32>& overflow,
+                        PointBuffers* out) {
+  using brainsim_network::ElementOf;
+  auto in = [&](auto& buf) { return ElementOf(buf, buf.typed_data(), batch, b); };
+  auto res = [&](auto& buf) { return ElementOf(*buf, buf->typed_data(), batch, b); };
+  auto step = in(step_in);
+  auto v = in(v_in), ref = in(ref_in), g = in(g_in), hist = in(hist_in), par = in(params);
+  auto pf = in(proj_floats), pl = in(plastic_in), plf = in(plastic_floats);
+  auto vo = res(v_out), ro = res(ref_out), go = res(g_out), ho = res(hist_out), po = res(plastic_out);
+  auto ra = res(raster), fi = res(finite);
+  auto co = res(counts), ov = res(overflow);
+  for (bool ok : {step.ok, v.ok, ref.ok, g.ok, hist.ok, par.ok, pf.ok, pl.ok, plf.ok, vo.ok, ro.ok,
+                  go.ok, ho.ok, po.ok, ra.ok, co.ok, fi.ok, ov.ok}) {
+    if (!ok) return Invalid("a batched operand's leading axis is neither the batch nor 1.");
+  }
+  if (step.count != 1 || vo.count != v.count || ro.count != ref.count || go.count != g.count ||
+      ho.count != hist.count || po.count != pl.count || co.dims.size() != 2 ||
+      ra.dims.size() != 2 || fi.dims != co.dims) {
+    return Invalid("results do not match the operands.");
+  }
+  *out = PointBuffers{step.data[0], v.data, ref.data, g.data, hist.data, par.data, pf.data,
+                      pl.data, plf.data, vo.data, ro.data, go.data, ho.data, po.data, ra.data,
+                      fi.data, co.data, ov.data, v.count, g.count, hist.count, par.count,
+                      pf.count, pl.count, plf.count, ra.dims[1], ov.count};
+  return ffi::Error::Success();
+}
+
+// One point's K steps, on `threads` threads (network_step.h).
+ffi::Error RunPoint(const PointBuffers& p, const ElementArgs& conn, int64_t n_steps,
+                    ffi::Span<const int64_t> pop_meta, ffi::Span<const int64_t> proj_meta,
+                    float dt, int64_t threads) {
+  const int64_t n_pops = static_cast<int64_t>(pop_meta.size()) / brainsim_network::kPopFields;
+  const int64_t n_proj = static_cast<int64_t>(proj_meta.size()) / brainsim_network::kProjFields;
+  const bool record = p.raster_width == p.n_total && p.n_total > 0;
+  if (p.raster_width != 0 && !record) return Invalid("raster must have shape (K, N) or (K, 0).");
   brainsim_network::NetworkMetadata net;
   if (ffi::Error e = brainsim_network::ParsePopulations(pop_meta, &net); e.failure()) return e;
-  if (net.n_total != n_total || static_cast<int64_t>(ref_in.element_count()) != n_total ||
-      static_cast<int64_t>(hist_in.element_count()) != net.history_total ||
-      static_cast<int64_t>(params.element_count()) != net.param_total) {
+  if (net.n_total != p.n_total || p.hist_count != net.history_total ||
+      p.param_count != net.param_total) {
     return Invalid("state sizes do not match the metadata.");
   }
-  float* plastic = plastic_out->typed_data();
-  if (ffi::Error e = brainsim_network::ParseProjections(
-          proj_meta, conn, plastic, plastic_floats.typed_data(), &net);
+  if (ffi::Error e = brainsim_network::ParseProjections(proj_meta, conn, p.plastic, p.plastic_f, &net);
       e.failure()) {
     return e;
   }
-  if (static_cast<int64_t>(g_in.element_count()) != net.g_total ||
-      static_cast<int64_t>(proj_floats.element_count()) != net.float_total ||
-      static_cast<int64_t>(plastic_in.element_count()) != net.plastic_total ||
-      static_cast<int64_t>(plastic_floats.element_count()) != net.plastic_float_total ||
-      static_cast<int64_t>(overflow->element_count()) != n_proj) {
+  if (p.g_count != net.g_total || p.proj_float_count != net.float_total ||
+      p.plastic_count != net.plastic_total || p.plastic_float_count != net.plastic_float_total ||
+      p.overflow_count != n_proj) {
     return Invalid("synapse sizes do not match the metadata.");
   }
-
-  float* v = v_out->typed_data();
-  float* ref = ref_out->typed_data();
-  float* g = g_out->typed_data();
-  float* hist = hist_out->typed_data();
   // Aliased buffers share memory with the operands; copy only when XLA gave distinct ones.
-  if (v != v_in.typed_data()) std::memcpy(v, v_in.typed_data(), sizeof(float) * n_total);
-  if (ref != ref_in.typed_data()) std::memcpy(ref, ref_in.typed_data(), sizeof(float) * n_total);
-  if (g != g_in.typed_data()) std::memcpy(g, g_in.typed_data(), sizeof(float) * net.g_total);
-  if (hist != hist_in.typed_data()) {
-    std::memcpy(hist, hist_in.typed_data(), sizeof(float) * net.history_total);
-  }
-  if (plastic != plastic_in.typed_data()) {
-    std::memcpy(plastic, plastic_in.typed_data(), sizeof(float) * net.plastic_total);
-  }
-  int32_t* overflow_all = overflow->typed_data();
-  for (int64_t k = 0; k < n_proj; ++k) overflow_all[k] = 0;
+  auto copy = [](float* to, const float* from, int64_t n) {
+    if (to != from) std::memcpy(to, from, sizeof(float) * n);
+  };
+  copy(p.v, p.v_in, p.n_total);
+  copy(p.ref, p.ref_in, p.n_total);
+  copy(p.g, p.g_in, net.g_total);
+  copy(p.hist, p.hist_in, net.history_total);
+  copy(p.plastic, p.plastic_in, net.plastic_total);
+  for (int64_t k = 0; k < n_proj; ++k) p.overflow[k] = 0;
 
-  brainsim_network::NetworkRun run(net, n_steps, threads, step_in.typed_data()[0], dt, v, ref,
-                                   g, hist, params.typed_data(), proj_floats.typed_data(),
-                                   record ? raster->typed_data() : nullptr, overflow_all);
+  brainsim_network::NetworkRun run(net, n_steps, threads, p.t0, dt, p.v, p.ref, p.g, p.hist,
+                                   p.params, p.proj_floats, record ? p.raster : nullptr,
+                                   p.overflow);
   auto work = [&run](int64_t tid) { brainsim_network::StepWorker(run, tid).Run(); };
   std::vector<std::thread> helpers;
   for (int64_t tid = 1; tid < run.n_threads; ++tid) helpers.emplace_back(work, tid);
@@ -150,8 +168,6 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
   for (std::thread& h : helpers) h.join();
 
   // Per step and population: the threads' spike counts summed, their NaN/Inf flags joined.
-  int32_t* counts_all = counts->typed_data();
-  uint8_t* finite_all = finite->typed_data();
   const int64_t per_thread = n_steps * n_pops;
   for (int64_t at = 0; at < per_thread; ++at) {
     int32_t count = 0;
@@ -160,8 +176,64 @@ ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_i
       count += run.thread_counts[tid * per_thread + at];
       bad |= run.thread_bad[tid * per_thread + at];
     }
-    counts_all[at] = count;
-    finite_all[at] = bad ? 0 : 1;
+    p.counts[at] = count;
+    p.finite[at] = bad ? 0 : 1;
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error NetworkSteps(ffi::Buffer<ffi::S32> step_in, ffi::Buffer<ffi::F32> v_in,
+                        ffi::Buffer<ffi::F32> ref_in, ffi::Buffer<ffi::F32> g_in,
+                        ffi::Buffer<ffi::F32> hist_in, ffi::Buffer<ffi::F32> params,
+                        ffi::Buffer<ffi::F32> proj_floats, ffi::Buffer<ffi::F32> plastic_in,
+                        ffi::Buffer<ffi::F32> plastic_floats, ffi::RemainingArgs conn,
+                        ffi::ResultBuffer<ffi::F32> v_out, ffi::ResultBuffer<ffi::F32> ref_out,
+                        ffi::ResultBuffer<ffi::F32> g_out, ffi::ResultBuffer<ffi::F32> hist_out,
+                        ffi::ResultBuffer<ffi::F32> plastic_out, ffi::ResultBuffer<ffi::U8> raster,
+                        ffi::ResultBuffer<ffi::S32> counts, ffi::ResultBuffer<ffi::U8> finite,
+                        ffi::ResultBuffer<ffi::S32> overflow, ffi::Span<const int64_t> pop_meta,
+                        ffi::Span<const int64_t> proj_meta, float dt, int64_t threads,
+                        int64_t batch_threads) {
+  using brainsim_network::kPopFields;
+  using brainsim_network::kProjFields;
+  if (pop_meta.size() % kPopFields != 0 || proj_meta.size() % kProjFields != 0) {
+    return Invalid("malformed metadata.");
+  }
+  const int64_t n_pops = static_cast<int64_t>(pop_meta.size()) / kPopFields;
+  // A batched call: the step operand is (B,) or (1,) and the counts are (B, K, populations).
+  Batch batch;
+  auto c_dims = counts->dimensions();
+  batch.on = step_in.dimensions().size() == 1;
+  if (batch.on) batch.size = c_dims.size() == 3 ? c_dims[0] : -1;
+  const int64_t n_steps_dim = batch.on ? 1 : 0;
+  if (static_cast<int64_t>(c_dims.size()) != n_steps_dim + 2 || c_dims[n_steps_dim + 1] != n_pops ||
+      batch.size < 1) {
+    return Invalid("counts must have shape ([B,] K, populations).");
+  }
+  const int64_t n_steps = c_dims[n_steps_dim];
+  std::vector<PointBuffers> points(batch.size);
+  for (int64_t b = 0; b < batch.size; ++b) {
+    ffi::Error e = SliceBuffers(batch, b, step_in, v_in, ref_in, g_in, hist_in, params, proj_floats,
+                                plastic_in, plastic_floats, v_out, ref_out, g_out, hist_out,
+                                plastic_out, raster, counts, finite, overflow, &points[b]);
+    if (e.failure()) return e;
+  }
+  // Points run in parallel on `batch_threads` threads (each point on one), a single point on
+  // `threads` threads.
+  const int64_t workers = std::max<int64_t>(1, std::min(batch.size, batch_threads));
+  std::vector<ffi::Error> errors(batch.size, ffi::Error::Success());
+  auto work = [&](int64_t w) {
+    for (int64_t b = w; b < batch.size; b += workers) {
+      errors[b] = RunPoint(points[b], ElementArgs(conn, batch, b), n_steps, pop_meta, proj_meta,
+                           dt, batch.size == 1 ? threads : 1);
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int64_t w = 1; w < workers; ++w) helpers.emplace_back(work, w);
+  work(0);
+  for (std::thread& h : helpers) h.join();
+  for (ffi::Error& e : errors) {
+    if (e.failure()) return e;
   }
   return ffi::Error::Success();
 }
@@ -192,7 +264,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(BrainsimLifNetworkStepsF32, NetworkSteps,
                                   .Attr<ffi::Span<const int64_t>>("pop_meta")
                                   .Attr<ffi::Span<const int64_t>>("proj_meta")
                                   .Attr<float>("dt")
-                                  .Attr<int64_t>("threads"));
+                                  .Attr<int64_t>("threads")
+                                  .Attr<int64_t>("batch_threads"));
 
 // Probes of the copied XLA arithmetic, with the instruction set the kernel uses
 // (tests/test_fused_canary.py, through brainsim.ops._native).

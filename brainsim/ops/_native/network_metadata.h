@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "batch_view.h"
 #include "lif_update.h"
 #include "pair_stdp.h"
 #include "xla/ffi/api/ffi.h"
@@ -157,23 +158,26 @@ inline ffi::Error ParsePopulations(ffi::Span<const int64_t> pop_meta, NetworkMet
 
 namespace metadata_internal {
 
-inline ffi::Error BindCsr(ffi::RemainingArgs conn, int64_t* arg, int64_t n_pre, Projection* p) {
-  auto ip = conn.get<ffi::Buffer<ffi::S32>>((*arg)++);
-  auto ix = conn.get<ffi::Buffer<ffi::S32>>((*arg)++);
-  if (!ip || !ix) return Invalid("bad CSR operands.");
-  p->nnz = static_cast<int64_t>(ix->element_count());
-  if (static_cast<int64_t>(ip->element_count()) != n_pre + 1) {
-    return Invalid("CSR shapes do not match.");
+using I32 = Element<int32_t>;
+using U32 = Element<uint32_t>;
+using F32 = Element<float>;
+
+inline ffi::Error BindCsr(const ElementArgs& conn, int64_t* arg, int64_t n_pre, Projection* p) {
+  I32 ip, ix;
+  if (!conn.Get<ffi::S32>((*arg)++, &ip) || !conn.Get<ffi::S32>((*arg)++, &ix)) {
+    return Invalid("bad CSR operands.");
   }
+  p->nnz = ix.count;
+  if (ip.count != n_pre + 1) return Invalid("CSR shapes do not match.");
   if (p->plasticity == kFixed) {  // a plastic projection's weights are in the plastic state
-    auto w = conn.get<ffi::Buffer<ffi::F32>>((*arg)++);
-    if (!w || static_cast<int64_t>(w->element_count()) != (p->homogeneous ? 1 : p->nnz)) {
+    F32 w;
+    if (!conn.Get<ffi::F32>((*arg)++, &w) || w.count != (p->homogeneous ? 1 : p->nnz)) {
       return Invalid("CSR weights do not match.");
     }
-    p->weights = w->typed_data();
+    p->weights = w.data;
   }
-  p->indptr = ip->typed_data();
-  p->indices = ix->typed_data();
+  p->indptr = ip.data;
+  p->indices = ix.data;
   for (int64_t i = 0; i <= n_pre; ++i) {  // validated once per call, O(n_pre)
     if (p->indptr[i] < 0 || p->indptr[i] > p->nnz || (i > 0 && p->indptr[i] < p->indptr[i - 1])) {
       return Invalid("`indptr` is not a row pointer.");
@@ -182,38 +186,39 @@ inline ffi::Error BindCsr(ffi::RemainingArgs conn, int64_t* arg, int64_t n_pre, 
   return ffi::Error::Success();
 }
 
-inline ffi::Error BindEll(ffi::RemainingArgs conn, int64_t* arg, int64_t n_pre, Projection* p) {
-  auto tg = conn.get<ffi::Buffer<ffi::S32>>((*arg)++);
-  if (!tg) return Invalid("bad ELL operands.");
-  auto dims = tg->dimensions();
-  if (dims.size() != 2 || dims[0] != n_pre) return Invalid("ELL shapes do not match.");
-  p->row_width = dims[1];
-  p->nnz = dims[0] * dims[1];
+inline ffi::Error BindEll(const ElementArgs& conn, int64_t* arg, int64_t n_pre, Projection* p) {
+  I32 tg;
+  if (!conn.Get<ffi::S32>((*arg)++, &tg)) return Invalid("bad ELL operands.");
+  if (tg.dims.size() != 2 || tg.dims[0] != n_pre) return Invalid("ELL shapes do not match.");
+  p->row_width = tg.dims[1];
+  p->nnz = tg.dims[0] * tg.dims[1];
   if (p->plasticity == kFixed) {  // a plastic projection's weights are in the plastic state
-    auto w = conn.get<ffi::Buffer<ffi::F32>>((*arg)++);
-    if (!w || static_cast<int64_t>(w->element_count()) != (p->homogeneous ? 1 : p->nnz)) {
+    F32 w;
+    if (!conn.Get<ffi::F32>((*arg)++, &w) || w.count != (p->homogeneous ? 1 : p->nnz)) {
       return Invalid("ELL weights do not match.");
     }
-    p->weights = w->typed_data();
+    p->weights = w.data;
   }
-  p->indices = tg->typed_data();
+  p->indices = tg.data;
   return ffi::Error::Success();
 }
 
-inline ffi::Error BindProcedural(ffi::RemainingArgs conn, int64_t* arg, int64_t n_pre,
+inline ffi::Error BindProcedural(const ElementArgs& conn, int64_t* arg, int64_t n_pre,
                                  Projection* p) {
-  auto key = conn.get<ffi::Buffer<ffi::U32>>((*arg)++);
-  auto counts = conn.get<ffi::Buffer<ffi::S32>>((*arg)++);
-  auto w = conn.get<ffi::Buffer<ffi::F32>>((*arg)++);
-  if (!key || !counts || !w || !p->homogeneous) return Invalid("bad procedural operands.");
-  p->counts_length = static_cast<int64_t>(counts->element_count());
-  if (key->element_count() != 2 || w->element_count() != 1 ||
-      (p->counts_length != 1 && p->counts_length != n_pre)) {
+  U32 key;
+  I32 counts;
+  F32 w;
+  if (!conn.Get<ffi::U32>((*arg)++, &key) || !conn.Get<ffi::S32>((*arg)++, &counts) ||
+      !conn.Get<ffi::F32>((*arg)++, &w) || !p->homogeneous) {
+    return Invalid("bad procedural operands.");
+  }
+  p->counts_length = counts.count;
+  if (key.count != 2 || w.count != 1 || (p->counts_length != 1 && p->counts_length != n_pre)) {
     return Invalid("procedural shapes do not match.");
   }
-  p->key = key->typed_data();
-  p->counts = counts->typed_data();
-  p->weights = w->typed_data();
+  p->key = key.data;
+  p->counts = counts.data;
+  p->weights = w.data;
   for (int64_t i = 0; i < p->counts_length; ++i) {
     if (p->counts[i] < 0) return Invalid("counts < 0.");
   }
@@ -222,18 +227,18 @@ inline ffi::Error BindProcedural(ffi::RemainingArgs conn, int64_t* arg, int64_t 
 
 // A plastic projection's column index (colptr, slots: checked against the stored layout) and
 // its slices of the plastic state and floats, at the running offsets in `net`.
-inline ffi::Error BindPlastic(ffi::RemainingArgs conn, int64_t* arg, int64_t n_pre,
+inline ffi::Error BindPlastic(const ElementArgs& conn, int64_t* arg, int64_t n_pre,
                               int64_t n_post, float* plastic, const float* plastic_floats,
                               NetworkMetadata* net, Projection* p) {
   if (p->kind == kProcedural || p->homogeneous) return Invalid("plastic weights must be per synapse.");
-  auto colptr = conn.get<ffi::Buffer<ffi::S32>>((*arg)++);
-  auto slots = conn.get<ffi::Buffer<ffi::S32>>((*arg)++);
-  if (!colptr || !slots || static_cast<int64_t>(colptr->element_count()) != n_post + 1) {
+  I32 colptr, slots;
+  if (!conn.Get<ffi::S32>((*arg)++, &colptr) || !conn.Get<ffi::S32>((*arg)++, &slots) ||
+      colptr.count != n_post + 1) {
     return Invalid("bad column index operands.");
   }
-  const int32_t* cp = colptr->typed_data();
-  const int32_t* sl = slots->typed_data();
-  const int64_t n_slots = static_cast<int64_t>(slots->element_count());
+  const int32_t* cp = colptr.data;
+  const int32_t* sl = slots.data;
+  const int64_t n_slots = slots.count;
   if (cp[0] != 0 || cp[n_post] != n_slots) return Invalid("`colptr` does not span `slots`.");
   for (int64_t j = 0; j < n_post; ++j) {  // validated once per call, O(n_post + synapses)
     if (cp[j + 1] < cp[j]) return Invalid("`colptr` is not a column pointer.");
@@ -270,7 +275,7 @@ inline ffi::Error BindPlastic(ffi::RemainingArgs conn, int64_t* arg, int64_t n_p
 // Projections from proj_meta (after ParsePopulations), their offsets into g, the projection
 // floats and the plastic state, and their connectivity operands, bound and checked (a CSR row
 // pointer, O(n_pre); a column index, O(n_post + synapses)).
-inline ffi::Error ParseProjections(ffi::Span<const int64_t> proj_meta, ffi::RemainingArgs conn,
+inline ffi::Error ParseProjections(ffi::Span<const int64_t> proj_meta, const ElementArgs& conn,
                                    float* plastic, const float* plastic_floats,
                                    NetworkMetadata* net) {
   const int64_t n_pops = static_cast<int64_t>(net->pops.size());
