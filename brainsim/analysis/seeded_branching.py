@@ -52,10 +52,10 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .._validation import require_positive_int
+from .._validation import require_positive, require_positive_int
 from ..dynamics import AbstractSpikingNeuron
 from ..network import Network, NetworkState
-from ..run import check_initial_state, check_key, check_time, run
+from ..run import check_initial_state, check_key, run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +136,14 @@ def seeded_branching_ratio(
             f"`network` has plastic projections {plastic}; the estimate needs frozen weights: "
             "rebuild them without `plasticity` (with the learnt weights as connectivity weights)."
         )
-    dt, steps_per_generation = check_time(generation_ms, dt)
+    require_positive("generation_ms", generation_ms, "ms")
+    require_positive("dt", dt, "ms")
+    ratio = generation_ms / dt
+    steps_per_generation = round(ratio)
+    if steps_per_generation < 1 or abs(ratio - steps_per_generation) > 1e-6 * ratio:
+        raise ValueError(
+            f"`generation_ms` must be a positive multiple of `dt`; got {generation_ms} ms and dt={dt} ms."
+        )
     n_generations = require_positive_int("n_generations", n_generations)
     n_seeds = require_positive_int("n_seeds", n_seeds)
     if n_seeds > n:
@@ -146,6 +153,7 @@ def seeded_branching_ratio(
         raise ValueError(f"`n_trials` must be >= 2 (for the standard error); got {n_trials}.")
     if initial_state is not None:
         check_initial_state(network, initial_state)
+    dt = float(dt)
     duration = n_generations * steps_per_generation * dt
 
     @eqx.filter_jit
