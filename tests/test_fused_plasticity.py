@@ -120,3 +120,21 @@ def test_fused_engine_refuses_what_it_does_not_run():
         assert plan is None and reason in why, why
         with pytest.raises(ValueError, match="fused"):
             _run(network, 1.0, "fused")
+
+
+@needs_fused
+def test_a_sweep_runs_plastic_points_in_parallel_batches_as_single_runs():
+    """A sweep batches fused points (one native call, a thread per point); each point's final
+    weights equal a single fused run's with the point's key."""
+    from brainsim.sweep import point_key, sweep
+
+    def build(w_inh):
+        return bs.models.COBANetwork(300, key=jr.key(1), w_inh=w_inh, plasticity={"E->E": PairSTDP(**RULE)})
+
+    key = jr.key(5)
+    result = sweep(build, {"w_inh": [40.0, 60.0, 80.0]}, duration=20.0, key=key, keep_results=True,
+                   engine="fused", progress=False)
+    assert result.compilations == 1
+    for k, w_inh in enumerate((40.0, 60.0, 80.0)):
+        single = bs.simulate(build(w_inh), 20.0, 0.1, key=point_key(key, k), engine="fused")
+        _assert_same_plastic_state(single.final_state, result.results[k].final_state)
