@@ -209,7 +209,8 @@ E_LEAK = jnp.asarray(-50.0 - np.random.default_rng(0).uniform(0.5, 10.5, N_E))  
 def network(w_ee, rule, drive=True):
     stdp = PairSTDP(a_plus=30.0, a_minus=120.0, tau_plus=20.0, tau_minus=60.0, w_min=0.0, w_max=400.0)
     at_rest = bs.LIFState(v=E_LEAK, refractory=jnp.zeros(N_E))
-    populations = [bs.Population("E", N_E, bs.LIF(c_m=50.0, e_leak=E_LEAK, t_ref=20.0), initial_state=at_rest)]
+    lif = bs.LIF(c_m=50.0, e_leak=E_LEAK, t_ref=20.0)
+    populations = [bs.Population("E", N_E, lif, initial_state=at_rest)]
     projections = [bs.Projection("E", "E", bs.FixedProbability(P, weight=w_ee, allow_self_connections=False),
                                  bs.InstantaneousSynapse(), bs.CUBA(), delay_steps=2,
                                  plasticity=None if rule == "frozen" else stdp)]
@@ -242,7 +243,8 @@ for w0 in (80.0, 200.0):
         after = seeded(w0, result.final_state.projections["E->E"].weights)
         rate = np.asarray(result.spike_counts["E"]).reshape(-1, int(1000.0 / DT)).sum(axis=1) / N_E  # Hz
         runs[w0, rule] = dict(after=after, rate=rate, w=np.asarray(result.traces["w"]))
-        print(f"start {w0:.0f} pA, {rule}: m {before[w0].m:.2f} -> {after.m:.2f} ± {after.standard_error:.2f}, "
+        print(f"start {w0:.0f} pA, {rule}: m {before[w0].m:.2f} -> {after.m:.2f} "
+              f"± {after.standard_error:.2f}, "
               f"rate in the last second {rate[-1]:.1f} Hz, mean w -> {runs[w0, rule]['w'][-1]:.0f} pA")
 assert before[80.0].m < 0.6 and before[200.0].m > 1.5
 for w0 in (80.0, 200.0):
@@ -255,7 +257,8 @@ for (w0, rule), run in runs.items():
     axes[0].plot(np.arange(len(run["w"])) * DT * 1e-3, run["w"], style, label=f"{w0:.0f} pA, {rule}")
     axes[1].plot(np.arange(len(run["rate"])) + 0.5, run["rate"], style + "o", ms=3)
 for w0, colour in ((80.0, "C0"), (200.0, "C3")):
-    axes[2].semilogy(before[w0].generations, "s--", color=colour, label=f"{w0:.0f} pA before: m = {before[w0].m:.2f}")
+    label = f"{w0:.0f} pA before: m = {before[w0].m:.2f}"
+    axes[2].semilogy(before[w0].generations, "s--", color=colour, label=label)
     for rule, marker in (("gated", "o-"), ("plain", "^:")):
         after = runs[w0, rule]["after"]
         axes[2].semilogy(after.generations, marker, color=colour, label=f"{rule}: m = {after.m:.2f}")
