@@ -2,11 +2,23 @@
 readouts, batch 64, Adam, cross-entropy on the time-averaged readout; T = 100 and 500 steps.
 
     .venv/bin/python benchmarks/train_step.py [--steps 100 500] [--repeats 20] [--checkpoint-every C]
+    .venv/bin/python benchmarks/train_step.py --peers --steps 100 --repeats 10 --rounds 3
 
 Prints one JSON line per T: `step_s` (median wall time of one jitted step: forward, BPTT and
 the Adam update), `compile_s`, `peak_rss_mb` (the process's peak resident memory so far),
-firing rates and versions. Peers measured on the same 2-core CPU (issue 14): BrainPy 2.9 35 ms,
-Spyx 41 ms, snnTorch 81 ms, plain-JAX scan 40 ms per step at T = 100.
+firing rates and versions.
+
+`--peers` runs the same step side by side in one invocation: brainsim (this script, in a fresh
+process) and its peers, each in its own venv and its own idiomatic loop
+(`benchmarks/peers/train_snntorch.py`, `train_spyx.py`, `train_brainpy.py`; build the venvs
+with `make -C benchmarks/peers train`), `--rounds` round-robin rounds per T, each engine in a
+fresh process (a missing venv is reported once and skipped). It prints every engine's JSON line,
+then per T a `"summary"` line with each engine's median `step_s` and `peak_rss_mb` over the
+rounds, `best_peer`, `ratio` (brainsim step_s / best peer's; issue 14's target is <= 0.5),
+`memory_ratio` (brainsim peak_rss_mb / the lowest peer's) and the highest 1-minute load average
+seen before a run. Record a run with
+`python benchmarks/results/render.py record train_step.jsonl -- python benchmarks/train_step.py --peers ...`.
+The machine is shared: compare ratios from one invocation, not step times across runs.
 """
 
 import argparse
