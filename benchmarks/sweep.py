@@ -3,7 +3,7 @@ one point's run time and against Brian2 C++ standalone (built once, one `device.
 per point), side by side in one invocation. JSON lines.
 
     .venv/bin/python benchmarks/sweep.py [--n 4000] [--points 100] [--duration 1.0] \
-        [--w-min 3] [--w-max 10] [--engine auto] [--no-brian2]
+        [--w-min 3] [--w-max 10] [--engine auto] [--no-brian2] [--brian2-threads 1]
 
 `duration` is in seconds of biological time. brainsim lines:
   point_s        one point alone: a warm `simulate` of the network at the middle weight
@@ -13,8 +13,10 @@ per point), side by side in one invocation. JSON lines.
   compile_s      the sweep's compilation time (`SweepResult.compile_seconds`)
   compilations   programs compiled by the sweep
   bound_s        1.2 x points x point_s + compile_s: the target for sweep_s
+  parallel_points  points the fused engine runs at once (one thread each: the CPUs available)
 The Brian2 line is `benchmarks/peers/brian2_sweep.py`'s (build_s, point_s, total_s), run with
-`benchmarks/peers/.venv-brian2`; the summary line gives sweep_s / brian2 total_s (target <= 0.25).
+`benchmarks/peers/.venv-brian2` on `--brian2-threads` OpenMP threads (default 1, as the issue's
+reference); the summary line gives sweep_s / brian2 total_s (target <= 0.25).
 """
 
 import argparse
@@ -30,6 +32,7 @@ import jax.random as jr
 import numpy as np
 
 import brainsim as bs
+from brainsim.fused import available_cpus
 from brainsim.sweep import sweep
 
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -82,6 +85,7 @@ def brainsim_sweep(n, points, duration_s, w_min, w_max, engine):
         "sweep_s": round(sweep_s, 4),
         "compile_s": round(result.compile_seconds, 4),
         "compilations": result.compilations,
+        "parallel_points": available_cpus() if plan is not None else 1,
         "bound_s": round(bound_s, 4),
         "within_bound": sweep_s <= bound_s,
         "rate_hz_first_last": [round(float(rates[0]), 3), round(float(rates[-1]), 3)],
@@ -90,12 +94,13 @@ def brainsim_sweep(n, points, duration_s, w_min, w_max, engine):
     }
 
 
-def brian2_sweep(n, points, duration_s, w_min, w_max, timeout):
+def brian2_sweep(n, points, duration_s, w_min, w_max, timeout, threads):
     python = PEERS / ".venv-brian2" / "bin" / "python"
     if not python.exists():
         return {"simulator": "brian2", "status": "missing", "detail": f"{python} not found"}
     command = [str(python), str(PEERS / "brian2_sweep.py"), "--n", str(n), "--points", str(points)]
     command += ["--duration", str(duration_s), "--w-min", str(w_min), "--w-max", str(w_max)]
+    command += ["--threads", str(threads)]
     try:
         out = subprocess.run(command, cwd=PEERS, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -115,13 +120,16 @@ def main():
     parser.add_argument("--w-max", type=float, default=10.0, help="inhibitory weight, nS")
     parser.add_argument("--engine", choices=["auto", "generic", "fused"], default="auto")
     parser.add_argument("--no-brian2", action="store_true")
+    parser.add_argument("--brian2-threads", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3600.0, help="Brian2's, seconds")
     args = parser.parse_args()
     ours = brainsim_sweep(args.n, args.points, args.duration, args.w_min, args.w_max, args.engine)
     emit(ours)
     if args.no_brian2:
         return
-    theirs = brian2_sweep(args.n, args.points, args.duration, args.w_min, args.w_max, args.timeout)
+    theirs = brian2_sweep(
+        args.n, args.points, args.duration, args.w_min, args.w_max, args.timeout, args.brian2_threads
+    )
     emit(theirs)
     if "total_s" in theirs:
         emit(
@@ -131,6 +139,8 @@ def main():
                 "points": args.points,
                 "brainsim_sweep_s": ours["sweep_s"],
                 "brian2_total_s": theirs["total_s"],
+                "brian2_threads": args.brian2_threads,
+                "brainsim_parallel_points": ours["parallel_points"],
                 "ratio_to_brian2": round(ours["sweep_s"] / theirs["total_s"], 4),
                 "within_0.25_of_brian2": ours["sweep_s"] <= 0.25 * theirs["total_s"],
                 "within_bound": ours["within_bound"],
