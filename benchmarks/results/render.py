@@ -68,6 +68,15 @@ COLUMNS = {
         ("total s", "total_s"),
         ("compilations", "compilations"),
     ],
+    "train_step.jsonl": [
+        ("engine", "engine"),
+        ("T", "T"),
+        ("step s (median)", "step_s"),
+        ("step s (min)", "step_min_s"),
+        ("compile s", "compile_s"),
+        ("peak RSS MB", "peak_rss_mb"),
+        ("hidden spikes / step", "hidden_spikes_per_step"),
+    ],
     "mapping.jsonl": [
         ("workload", "workload"),
         ("order", "order"),
