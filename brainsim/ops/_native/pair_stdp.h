@@ -60,9 +60,11 @@ struct PairStdpArrays {
 // Scratch of PairStdpStep: the traces of the counted neurons before their decay.
 struct PairStdpScratch {
   std::vector<float> pre_old, post_old;
+  std::vector<int32_t> touched;  // slots of the spiking columns
 };
 
 constexpr int64_t kSlotBlockBits = 5;
+constexpr int64_t kColumnAhead = 32;
 
 inline float Clip(float w, float lo, float hi) { return std::min(std::max(w, lo), hi); }
 
@@ -121,11 +123,19 @@ inline void PairStdpStep(const PairStdpArrays& a, const std::vector<int32_t>& ar
   for (size_t r = 0; r < arrived.size(); ++r) {
     a.x[arrived[r]] = a.nearest ? 1.0f : Counted(pre_old[r], d_pre, fma);
   }
+  // The columns' synapses lie scattered over the weights: list them all, then move them with
+  // the weight kColumnAhead synapses ahead prefetched (across column boundaries).
+  std::vector<int32_t>& touched = scratch->touched;
+  touched.clear();
   for (int32_t j : fired) {
-    for (int64_t c = a.colptr[j]; c < a.colptr[j + 1]; ++c) {
-      const int64_t slot = a.slots[c];
-      a.w[slot] = Clip(a.w[slot] + a_plus * a.x[RowOfSlot(a, slot)], lo, hi);
-    }
+    touched.insert(touched.end(), a.slots + a.colptr[j], a.slots + a.colptr[j + 1]);
+  }
+  const int64_t n_touched = static_cast<int64_t>(touched.size());
+  for (int64_t c = 0; c < std::min(kColumnAhead, n_touched); ++c) __builtin_prefetch(a.w + touched[c]);
+  for (int64_t c = 0; c < n_touched; ++c) {
+    if (c + kColumnAhead < n_touched) __builtin_prefetch(a.w + touched[c + kColumnAhead]);
+    const int64_t slot = touched[c];
+    a.w[slot] = Clip(a.w[slot] + a_plus * a.x[RowOfSlot(a, slot)], lo, hi);
   }
   for (size_t r = 0; r < fired.size(); ++r) {
     a.y[fired[r]] = a.nearest ? 1.0f : Counted(post_old[r], d_post, fma);
