@@ -12,10 +12,6 @@ cross-entropy on the time-averaged readout, Adam (lr 1e-3). Prints one JSON line
 `step_s` (median wall time of one jitted step), `compile_s`, `peak_rss_mb`, versions.
 """
 
-import argparse
-import json
-import platform
-import resource
 import time
 
 import brainpy as bp
@@ -23,6 +19,7 @@ import brainpy.math as bm
 import jax
 import numpy as np
 import optax
+from _train_report import main, step_record
 
 N_IN, N_HIDDEN, N_OUT, BATCH, INPUT_P = 700, 256, 20, 64, 0.05
 
@@ -76,33 +73,12 @@ def measure(n_steps: int, repeats: int) -> dict:
             start = time.perf_counter()
             loss, rate = jax.block_until_ready(train_step(x, y))
             times.append(time.perf_counter() - start)
-    times.sort()
-    return {
-        "engine": "brainpy",
-        "benchmark": "train_step",
-        "T": n_steps,
-        "batch": BATCH,
-        "step_s": times[len(times) // 2],
-        "step_min_s": times[0],
-        "compile_s": compile_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "hidden_spikes_per_step": float(rate),
-        "loss": float(loss),
-        "brainpy": bp.__version__,
-        "jax": jax.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[100, 500])
-    parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
-    for n_steps in args.steps:
-        print(json.dumps(measure(n_steps, args.repeats)), flush=True)
+    return step_record(
+        "brainpy", n_steps, BATCH, times, compile_s, float(rate), float(loss),
+        brainpy=bp.__version__, jax=jax.__version__,
+    )
 
 
 if __name__ == "__main__":
     bm.set_environment(mode=bm.training_mode, dt=1.0)
-    main()
+    main(measure, __doc__.splitlines()[0])

@@ -10,15 +10,12 @@ time-averaged readout, Adam (lr 1e-3). Prints one JSON line per T: `step_s` (med
 one step: forward, backward, Adam), `compile_s` (the first step), `peak_rss_mb`, versions.
 """
 
-import argparse
-import json
 import math
-import platform
-import resource
 import time
 
 import snntorch as snn
 import torch
+from _train_report import main, step_record
 from snntorch import surrogate
 from torch import nn
 
@@ -69,33 +66,11 @@ def measure(n_steps: int, repeats: int) -> dict:
         start = time.perf_counter()
         loss, _ = step()
         times.append(time.perf_counter() - start)
-    times.sort()
-    return {
-        "engine": "snntorch",
-        "benchmark": "train_step",
-        "T": n_steps,
-        "batch": BATCH,
-        "step_s": times[len(times) // 2],
-        "step_min_s": times[0],
-        "compile_s": compile_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "hidden_spikes_per_step": float(spikes.detach().mean()),
-        "loss": float(loss),
-        "snntorch": snn.__version__,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-    }
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[100, 500])
-    parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
-    for n_steps in args.steps:
-        print(json.dumps(measure(n_steps, args.repeats)), flush=True)
+    return step_record(
+        "snntorch", n_steps, BATCH, times, compile_s, float(spikes.detach().mean()), float(loss),
+        snntorch=snn.__version__, torch=torch.__version__, threads=torch.get_num_threads(),
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, __doc__.splitlines()[0])

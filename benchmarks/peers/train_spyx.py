@@ -11,17 +11,14 @@ Adam (lr 1e-3). Prints one JSON line per T: `step_s` (median wall time of one ji
 `compile_s`, `peak_rss_mb`, versions.
 """
 
-import argparse
-import json
 import math
-import platform
-import resource
 import time
 
 import jax
 import jax.numpy as jnp
 import optax
 import spyx
+from _train_report import main, step_record
 from flax import nnx
 from spyx import nn as snn
 
@@ -64,34 +61,13 @@ def measure(n_steps: int, repeats: int) -> dict:
         start = time.perf_counter()
         loss = jax.block_until_ready(train_step(model, optimizer, x, y))
         times.append(time.perf_counter() - start)
-    times.sort()
     hidden = snn.Sequential(*model.layers[:2])
     spikes, _ = snn.run(hidden, x)
-    return {
-        "engine": "spyx",
-        "benchmark": "train_step",
-        "T": n_steps,
-        "batch": BATCH,
-        "step_s": times[len(times) // 2],
-        "step_min_s": times[0],
-        "compile_s": compile_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "hidden_spikes_per_step": float(spikes.mean()),
-        "loss": float(loss),
-        "spyx": spyx.__version__,
-        "jax": jax.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[100, 500])
-    parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
-    for n_steps in args.steps:
-        print(json.dumps(measure(n_steps, args.repeats)), flush=True)
+    return step_record(
+        "spyx", n_steps, BATCH, times, compile_s, float(spikes.mean()), float(loss),
+        spyx=spyx.__version__, jax=jax.__version__,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, __doc__.splitlines()[0])
