@@ -6,14 +6,17 @@ Both are `AbstractLayer`s: `(T, batch, n_in) -> (T, batch, n_out)` (or batch fir
 by `checkpointed_scan` with the input projection of all steps hoisted out of the time loop (a
 `prologue`), exactly as `RecurrentSpikingLayer`.
 
-**In a `Network`.** The EGRU's dynamics are `brainsim.dynamics.neurons.EGRUUnit`,
-which the layer steps and which a `Population` steps too (with `DiscreteTimeUpdate()` as its
-solver, since the unit is a discrete-time map), its three gate drives delivered by projections
-with `Gate` outputs: the layer and such a `Network` emit the same outputs. The LMU is a layer
-only: its hidden state reads the memory of the *same* step ($W_m^\top m_t$), a projection
-with no delay, while a `Projection` delays by at least one step; and its memory takes the
-scalar $u_t$ through $\bar B$ and its own state through the dense $d \times d$ matrix
-$\bar A$, which a population (per-unit parameters only) cannot hold.
+**In a `Network`.** Each cell's dynamics are a population model in
+`brainsim.dynamics.neurons`, which the layer steps (EGRU) or whose memory step it shares
+(LMU), and which a `Population` steps too, with `DiscreteTimeUpdate()` as its solver (the
+units are discrete-time maps). The EGRU's `EGRUUnit` takes its three gate drives from
+projections with `Gate` outputs. The LMU's `LMUUnit` gives every unit its own copy of the
+Legendre memory, because the layer's hidden state reads the memory of the *same* step
+($W_m^\top m_t$) while a `Projection` delays by at least one step: its input and its own
+outputs reach the hidden drive through `CUBA` projections and the memory drive through
+`MemoryEncoder` projections whose columns all equal the layer's encoder, so every copy equals
+the layer's memory. For the input delayed by one step, the layer and such a `Network` emit the
+same outputs.
 """
 
 import math
@@ -23,82 +26,24 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import jax.scipy.linalg as jsl
 import jax.tree_util as jtu
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._custom_types import TimeLike
 from .._validation import require_positive_int
 from ..dynamics.neurons.egru import EGRUUnit, EGRUUnitState, GateInput
+from ..dynamics.neurons.lmu import (
+    LegendreMemory,
+    LMUUnit,
+    advance_memory,
+    legendre_delay_system as legendre_delay_system,
+    shifted_legendre as shifted_legendre,
+    zero_order_hold as zero_order_hold,
+)
 from ..dynamics.surrogate import AbstractSurrogate, SuperSpike
 from ..integrate import AbstractStepper
 from .bptt import checkpointed_scan
 from .layers import AbstractLayer, SequenceIn, SequenceOut, _batched, _project, check_sequence
-
-
-def legendre_delay_system(order: int, theta: float) -> tuple[Float[Array, "d d"], Float[Array, " d"]]:
-    r"""The continuous-time system $\dot m = A m + B u$ whose state $m \in \mathbb{R}^d$ holds the
-    Legendre coefficients of the input's last $\theta$ ms (Voelker, Kajić & Eliasmith 2019, eq. 2):
-
-    $$A_{ij} = \frac{2i + 1}{\theta} \begin{cases} -1 & i < j \\ (-1)^{i - j + 1} & i \ge j
-    \end{cases}, \qquad B_i = \frac{(2i + 1)(-1)^i}{\theta}, \qquad i, j = 0 \ldots d - 1,$$
-
-    the state-space form of the $[d-1/d]$ Padé approximant of the delay $e^{-\theta s}$.
-
-    **Arguments:** `order` $d$ (>= 1), `theta` $\theta$ (ms, > 0).
-
-    **Returns:** `(A, B)`, shapes `(d, d)` (1/ms) and `(d,)` (1/ms).
-    """
-    d = require_positive_int("order", order)
-    if not theta > 0:
-        raise ValueError(f"`theta` must be > 0 ms; got {theta!r}.")
-    i = np.arange(d)[:, None]
-    j = np.arange(d)[None, :]
-    scale = (2 * i + 1) / theta
-    a = np.where(i < j, -scale, scale * (-1.0) ** (i - j + 1))
-    b = (2 * np.arange(d) + 1) * (-1.0) ** np.arange(d) / theta
-    return jnp.asarray(a, jnp.result_type(float)), jnp.asarray(b, jnp.result_type(float))
-
-
-def zero_order_hold(
-    a: Float[ArrayLike, "d d"], b: Float[ArrayLike, " d"], dt: float
-) -> tuple[Float[Array, "d d"], Float[Array, " d"]]:
-    r"""Exact discretisation of $\dot m = A m + B u$ for an input held over each step of `dt` ms:
-
-    $$\bar A = e^{A \Delta t}, \qquad \bar B = \int_0^{\Delta t} e^{A s} B\, ds,$$
-
-    both read off one matrix exponential (`jax.scipy.linalg.expm`) of the augmented matrix
-    $\begin{pmatrix} A & B \\ 0 & 0 \end{pmatrix} \Delta t$ (no inverse of $A$ needed).
-
-    **Returns:** `(A_bar, B_bar)`, shapes `(d, d)` and `(d,)`.
-    """
-    if not dt > 0:
-        raise ValueError(f"`dt` must be > 0 ms; got {dt!r}.")
-    a, b = jnp.asarray(a), jnp.asarray(b)
-    d = a.shape[0]
-    augmented = jnp.zeros((d + 1, d + 1), a.dtype).at[:d, :d].set(a).at[:d, d].set(b)
-    exp = jsl.expm(augmented * jnp.asarray(dt, a.dtype))
-    return exp[:d, :d], exp[:d, d]
-
-
-def shifted_legendre(order: int, r: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape d"]:
-    r"""The shifted Legendre polynomials $\tilde P_i(r) = (-1)^i \sum_{k=0}^{i} \binom{i}{k}
-    \binom{i+k}{k} (-r)^k$, $i = 0 \ldots d-1$: the LMU memory decodes the input delayed by
-    $\theta'$ as $u(t - \theta') \approx \sum_i \tilde P_i(\theta'/\theta)\, m_i(t)$, $0 \le
-    \theta' \le \theta$.
-
-    **Returns:** shape `r.shape + (d,)`.
-    """
-    d = require_positive_int("order", order)
-    r = jnp.asarray(r, jnp.result_type(float))
-    coefficients = np.zeros((d, d))
-    for i in range(d):  # static structure: d x d table of integers
-        for k in range(i + 1):
-            coefficients[i, k] = (-1.0) ** i * math.comb(i, k) * math.comb(i + k, k) * (-1.0) ** k
-    exponents = jnp.arange(d, dtype=r.dtype).reshape((1,) * r.ndim + (d,))
-    powers = r[..., None] ** exponents
-    return powers @ jnp.asarray(coefficients, r.dtype).T
 
 
 def _normal(key, shape, fan_in: int, dtype) -> Array:
@@ -117,7 +62,11 @@ class LMU(AbstractLayer):
     with $(\bar A, \bar B)$ the zero-order-hold discretisation (`zero_order_hold`) over `dt` of
     `legendre_delay_system(order, theta)`, computed once at construction and kept fixed (the
     forward pass stops their gradients, as in the paper). $h_0 = 0$, $m_0 = 0$. Outputs
-    $h_t$, `(T, batch, n_hidden)`; `memory` returns $m_t$ too.
+    $h_t$, `(T, batch, n_hidden)`; `memory` returns $m_t$ too. `unit` is the same cell as a
+    population model (`LMUUnit`): a `Network` with a population of it (`DiscreteTimeUpdate`
+    solver), its input and its own outputs (delay 1 step) reaching it through `CUBA`
+    projections with weights $W_x$, $W_h$ and `MemoryEncoder` projections with every column
+    $e_x$, $e_h$, emits the same outputs for the input delayed by one step.
 
     **Fields:**
     - `input_encoder` $e_x$ `(n_in,)`, `hidden_encoder` $e_h$ `(n_hidden,)`, `memory_encoder`
@@ -195,10 +144,15 @@ class LMU(AbstractLayer):
     def order(self) -> int:
         return self.memory_a.shape[0]
 
+    @property
+    def unit(self) -> LMUUnit:
+        """The cell as a population model of `n_hidden` units sharing this layer's $\bar A$,
+        $\bar B$, $e_m$, $W_m$, $b$ and $f$ (gradients reach the layer's fields)."""
+        memory = LegendreMemory(self.memory_a, self.memory_b, self.memory_encoder, self.memory_weights)
+        return LMUUnit(memory=memory, bias=self.bias, activation=self.activation)
+
     def _run(self, x: SequenceIn):
         batch = x.shape[1]
-        a_bar = jax.lax.stop_gradient(self.memory_a)
-        b_bar = jax.lax.stop_gradient(self.memory_b)
         # x W_x and e_x . x of all steps as one product, hoisted out of the time loop
         weights = jnp.concatenate([self.input_weights, self.input_encoder[:, None]], axis=1)
 
@@ -208,7 +162,7 @@ class LMU(AbstractLayer):
         def body(carry, drive):
             m, h = carry
             u = drive[:, -1] + h @ self.hidden_encoder + m @ self.memory_encoder
-            m = m @ a_bar.T + u[:, None] * b_bar[None, :]
+            m = advance_memory(m, u, self.memory_a, self.memory_b)
             hidden = drive[:, :-1] + h @ self.hidden_weights + m @ self.memory_weights
             h = self.activation(hidden + self.bias[None, :])
             return (m, h), (h, m)
@@ -231,15 +185,15 @@ class LMU(AbstractLayer):
 
 
 class DiscreteTimeUpdate(AbstractStepper):
-    r"""The "solver" of a population of discrete-time units (`EGRUUnit`): one step is one
-    application of the unit's map, $y_{k+1} = \mathrm{update}(y_k, I_k)$, whatever `dt`:
+    r"""The "solver" of a population of discrete-time units (`EGRUUnit`, `LMUUnit`): one step is
+    one application of the unit's map, $y_{k+1} = \mathrm{update}(y_k, I_k)$, whatever `dt`:
     `Population("h", n, bs.EGRUUnit(), solver=bst.DiscreteTimeUpdate())`. No solver state."""
 
     def check_model(self, model) -> None:
-        if not isinstance(model, EGRUUnit):
+        if not isinstance(model, EGRUUnit | LMUUnit):
             raise TypeError(
-                f"`DiscreteTimeUpdate` steps discrete-time units (`EGRUUnit`); {type(model).__name__} "
-                "has a vector field: use `bs.ExponentialEuler()` or a diffrax solver."
+                "`DiscreteTimeUpdate` steps discrete-time units (`EGRUUnit`, `LMUUnit`); "
+                f"{type(model).__name__} has a vector field: use `bs.ExponentialEuler()` or a diffrax solver."
             )
 
     def init(self, model, t0, dt, y0, args):

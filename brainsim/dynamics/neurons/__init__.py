@@ -22,6 +22,13 @@ from .integrate_and_fire import (
 )
 from .izhikevich import Izhikevich as Izhikevich, IzhikevichState as IzhikevichState
 from .lif import LIF as LIF, LIFState as LIFState
+from .lmu import (
+    LegendreMemory as LegendreMemory,
+    LMUInput as LMUInput,
+    LMUUnit as LMUUnit,
+    LMUUnitState as LMUUnitState,
+    MemoryEncoder as MemoryEncoder,
+)
 from .rate import RateState as RateState, RateUnit as RateUnit
 from .threshold import ThresholdUnit as ThresholdUnit, ThresholdUnitState as ThresholdUnitState
 from .two_compartment import (
