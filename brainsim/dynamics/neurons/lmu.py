@@ -134,7 +134,7 @@ def as_lmu_input(args) -> LMUInput:
 class MemoryEncoder(AbstractOutput):
     r"""Routes a projection's delivered sum onto the memory drive $a_m$ of an `LMUUnit`
     population: `Projection(..., output=MemoryEncoder())`. The projection's weights are the
-    encoder: a `Dense(e[:, None] * jnp.ones(n))` delivers $e^\top x$ to every unit's memory."""
+    encoder: a `Dense(jnp.outer(e, jnp.ones(n)))` delivers $e^\top x$ to every unit's memory."""
 
     def apply(self, drive: SynapticInput, value: Float[Array, " n"]) -> SynapticInput:
         drive = as_lmu_input(drive)
@@ -147,8 +147,10 @@ class LegendreMemory(eqx.Module):
 
     **Fields:**
     - `a_bar` $\bar A$ `(d, d)`, `b_bar` $\bar B$ `(d,)`: the zero-order-hold discretisation
-      (`zero_order_hold`) of `legendre_delay_system(d, theta)` over one step; held fixed (their
-      gradients are stopped). Shared by all units.
+      (`zero_order_hold`) of `legendre_delay_system(d, theta)` over one step of `dt` ms; held
+      fixed (their gradients are stopped). Shared by all units. A population updates once per
+      step whatever the network's `dt`: run it with the `dt` it was discretised for, or the
+      window becomes $\theta\,\Delta t_\mathrm{run} / \Delta t$.
     - `encoder` $e_m$ `(d,)`: the weights of the memory's own state in its input.
     - `readout` $W_m$ `(d, n)`: column $j$ reads unit $j$'s memory into its hidden drive
       (the layout of `brainsim.train.LMU.memory_weights`).
