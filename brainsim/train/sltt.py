@@ -31,6 +31,18 @@ as tasks with delays (`delayed_xor`, `cue_accumulation`) need; for those use e-p
 (`brainsim.train.eprop`), which keeps each neuron's own history in its eligibility traces, or
 checkpointed BPTT.
 
+**Scale.** The dropped temporal paths add terms of one sign (an input raises the membrane for
+about $\tau_m/\Delta t$ steps, a spike the readout for about $\tau_\mathrm{out}/\Delta t$), so the
+estimate is much smaller than the gradient while pointing the same way: for the LIF layer of
+`benchmarks/online_learning.py` ($\tau_m$ = 5 ms, $\tau_\mathrm{out}$ = 20 ms, $\Delta t$ = 1 ms)
+its hidden-weight gradient is about 1/34 of BPTT's in norm, with cosine 0.75 and 90% of the signs
+equal. Train it with an optimizer whose step does not depend on the gradient's size: Adam
+does not, provided its `eps` is below the gradients (for weights in pA, gradients in 1/pA are
+about 1e-13 to 1e-7, so optax's default `eps = 1e-8` turns Adam into plain gradient descent and
+SLTT barely moves; `optax.scale_by_adam(eps=1e-16)` works). The paper's neuron,
+$u^t = (1 - 1/\tau)\,u^{t-1} + W s^t$ with $\tau$ = 1.1 steps, forgets within a step or two, so
+there the dropped paths are small in the first place.
+
 ??? cite "Reference"
     ```bibtex
     @inproceedings{meng2023towards,
