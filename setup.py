@@ -72,7 +72,9 @@ class OptionalNativeBuild(build_ext):
         return []  # plain shared library: no PyInit_<name> symbol to export
 
 
-def _kernel(name: str, source: str) -> Extension:
+def _kernel(name: str, source: str, *, contract: bool = False) -> Extension:
+    """One kernel library. `contract=True` lets the compiler fuse multiply-adds (the training
+    kernels, which need not match XLA op by op); the others keep -ffp-contract=off."""
     return Extension(
         f"brainsim.ops._native.{name}",
         sources=[str(_NATIVE_DIR / source)],
@@ -84,7 +86,7 @@ def _kernel(name: str, source: str) -> Extension:
             "-O3",
             "-std=c++17",
             "-fPIC",
-            "-ffp-contract=off",
+            "-ffp-contract=fast" if contract else "-ffp-contract=off",
             "-fno-trapping-math",
         ],
         optional=True,
@@ -95,6 +97,7 @@ setup(
     ext_modules=[
         _kernel("_event_kernels", "event_kernels.cc"),
         _kernel("_network_kernels", "network_kernels.cc"),
+        _kernel("_train_kernels", "train_kernels.cc", contract=True),
     ],
     cmdclass={"build_ext": OptionalNativeBuild},
 )

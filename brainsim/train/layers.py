@@ -56,7 +56,9 @@ from ..dynamics.neurons.base import AbstractNeuron, AbstractSpikingNeuron, Abstr
 from ..dynamics.neurons.lif import LIF, LIFState
 from ..dynamics.synapses.base import COBA, CUBA, AbstractOutput, AbstractSynapse
 from ..dynamics.synapses.instantaneous import InstantaneousSynapse
+from ..ops.event_dense import event_dense_matmul
 from .bptt import checkpointed_scan
+from .native_layer import native_lif_layer, takes_native_path
 
 SequenceIn = Float[Array, "time batch n_in"]
 SequenceOut = Float[Array, "time batch n_out"]
@@ -242,8 +244,10 @@ class RecurrentSpikingLayer(AbstractLayer):
         n_steps, batch, _ = x.shape
         times = jnp.arange(n_steps, dtype=x.dtype) * jnp.asarray(self.dt, x.dtype)
         if _takes_voltage_path(self):
+            drive = event_dense_matmul(x, self.weights)
+            if takes_native_path(self, x.dtype):
+                return native_lif_layer((self.recurrent_weights, drive), self.neuron, self.dt)
             cell_only = eqx.filter(self, eqx.is_array, inverse=True)  # weights enter as `vjp_arg` only
-            drive = _project(x, self.weights)
             init = self.initial_state(batch, x.dtype)
             return _voltage_recursion((self.recurrent_weights, drive), cell_only, init, times)
 
@@ -462,7 +466,7 @@ class LeakyReadout(AbstractLayer):
         a = jnp.asarray(-1.0 / self.tau, x.dtype)
 
         def project(x_block):
-            return _project(x_block, self.weights) + self.bias[None, None, :]
+            return event_dense_matmul(x_block, self.weights) + self.bias[None, None, :]
 
         def body(u, drive):
             u = exponential_euler_update(a, u, drive / self.tau, self.dt)

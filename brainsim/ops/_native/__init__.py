@@ -1,8 +1,9 @@
 """Loader for brainsim's native CPU kernels (`jax.ffi`).
 
-The shared libraries `_event_kernels*.so` (event propagation, from `event_kernels.cc`) and
+The shared libraries `_event_kernels*.so` (event propagation, from `event_kernels.cc`),
 `_network_kernels*.so` (the fused LIF network step of `brainsim.fused`, from
-`network_kernels.cc`) are compiled by the package's build (`setup.py`) at install time. Each is
+`network_kernels.cc`) and `_train_kernels*.so` (event products and the LIF layer of the training
+fast path, from `train_kernels.cc`) are compiled by the package's build (`setup.py`) at install time. Each is
 loaded lazily, the first time one of its kernels is requested: importing brainsim never touches
 them. Their FFI targets are registered once, for `platform="cpu"`.
 
@@ -31,7 +32,11 @@ __all__ = [
     "copied_exp_f32",
     "copied_exponential_euler_f32",
     "csr_event_matvec_call",
+    "event_matmul_call",
+    "event_matmul_t_call",
     "ell_event_matvec_call",
+    "lif_layer_backward_call",
+    "lif_layer_forward_call",
     "network_isa",
     "procedural_event_matvec_call",
     "procedural_row_sums_call",
@@ -42,6 +47,9 @@ __all__ = [
 _EVENT_KERNELS = "_event_kernels"
 NETWORK_KERNELS = "_network_kernels"
 """Library stem of the fused network kernel (`network_kernels.cc`, used by `brainsim.fused`)."""
+TRAIN_KERNELS = "_train_kernels"
+"""Library stem of the training kernels (`train_kernels.cc`: event products and the LIF layer of
+`brainsim.train`'s fast path)."""
 _LIBRARIES = {
     # library stem -> {FFI target name: exported handler symbol}
     _EVENT_KERNELS: {
@@ -56,6 +64,16 @@ _LIBRARIES = {
     },
     NETWORK_KERNELS: {
         "brainsim_lif_network_steps_f32": "BrainsimLifNetworkStepsF32",
+    },
+    TRAIN_KERNELS: {
+        f"brainsim_{name}_{suffix}": f"Brainsim{symbol}{suffix.upper()}"
+        for name, symbol in [
+            ("event_matmul", "EventMatmul"),
+            ("event_matmul_t", "EventMatmulT"),
+            ("lif_layer_forward", "LifLayerForward"),
+            ("lif_layer_backward", "LifLayerBackward"),
+        ]
+        for suffix in ("f32", "f64")
     },
 }
 
@@ -200,6 +218,53 @@ def procedural_row_sums_call(key_words, counts, g, n_pre: int):
     out = jax.ShapeDtypeStruct((*g.shape[:-1], n_pre), g.dtype)
     call = jax.ffi.ffi_call(target, out, vmap_method="expand_dims")
     return call(*_batched(g, key_words, counts), g)
+
+
+def _threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def event_matmul_call(x, w):
+    """`x @ w` for 2-d `x` `(m, k)` that is mostly zeros (spikes), `w` `(k, n)`, one float dtype,
+    through the native kernel: only the nonzero entries of `x` are read into the product."""
+    out = jax.ShapeDtypeStruct((x.shape[0], w.shape[1]), x.dtype)
+    call = jax.ffi.ffi_call(f"brainsim_event_matmul_{_suffix(x.dtype)}", out, vmap_method="sequential")
+    return call(x, w, threads=np.int64(_threads()))
+
+
+def event_matmul_t_call(x, g):
+    """`x.T @ g` for 2-d `x` `(m, k)` that is mostly zeros, `g` `(m, n)`: the weight gradient of
+    `event_matmul_call`, through the native kernel."""
+    out = jax.ShapeDtypeStruct((x.shape[1], g.shape[1]), g.dtype)
+    call = jax.ffi.ffi_call(f"brainsim_event_matmul_t_{_suffix(x.dtype)}", out, vmap_method="sequential")
+    return call(x, g, threads=np.int64(_threads()))
+
+
+def lif_layer_forward_call(params, drive, recurrent_weights, v0, refractory0):
+    """The native LIF layer's steps (`train_kernels.cc`): `params` `(8,)` = (E, phi, g_L E_L, C_m,
+    V_th, V_r, t_ref, dt), `drive` `(T, batch, n)`, `recurrent_weights` `(n, n)` or `(0, 0)`,
+    initial `v0` and `refractory0` `(batch, n)`. Returns `(spikes, v_before_reset, free)`, each
+    `(T, batch, n)` (`free` uint8)."""
+    shape = drive.shape
+    out = (
+        jax.ShapeDtypeStruct(shape, drive.dtype),
+        jax.ShapeDtypeStruct(shape, drive.dtype),
+        jax.ShapeDtypeStruct(shape, np.uint8),
+    )
+    target = f"brainsim_lif_layer_forward_{_suffix(drive.dtype)}"
+    call = jax.ffi.ffi_call(target, out, vmap_method="sequential")
+    return call(params, drive, recurrent_weights, v0, refractory0, threads=np.int64(_threads()))
+
+
+def lif_layer_backward_call(params, recurrent_weights_t, g_spikes, spikes, sigma, free):
+    """The reverse pass of `lif_layer_forward_call`: the cotangents `(g_drive, g_recurrent)` of
+    the drive `(T, batch, n)` and of the recurrent weights `(n, n)` (`(0, 0)` without them), from
+    the spikes' cotangent and the surrogate derivatives `sigma` of every step."""
+    n_rec = recurrent_weights_t.shape
+    out = (jax.ShapeDtypeStruct(spikes.shape, spikes.dtype), jax.ShapeDtypeStruct(n_rec, spikes.dtype))
+    target = f"brainsim_lif_layer_backward_{_suffix(spikes.dtype)}"
+    call = jax.ffi.ffi_call(target, out, vmap_method="sequential")
+    return call(params, recurrent_weights_t, g_spikes, spikes, sigma, free, threads=np.int64(_threads()))
 
 
 def _probe_library() -> ctypes.CDLL:
