@@ -25,4 +25,5 @@ from .event import (
     event_matmat as event_matmat,
     event_matvec as event_matvec,
 )
+from .event_dense import EVENT_DENSITY as EVENT_DENSITY, event_dense_matmul as event_dense_matmul
 from .procedural import Procedural as Procedural

@@ -58,7 +58,7 @@ def _sample_density(x: Float[Array, "m k"]) -> Float[Array, ""]:
     return jnp.mean(x[::step] != 0)
 
 
-def event_dense_matmul(x: Float[Array, "*batch k"], w: Float[Array, "k n"]) -> Float[Array, "*batch n"]:
+def event_dense_matmul(x: Float[Array, "*batch k"], w: Float[Array, "k_w n"]) -> Float[Array, "*batch n"]:
     r"""$X W$ for inputs `x` `(..., k)` that are mostly zeros and dense weights `w` `(k, n)`,
     differentiable in both (reverse mode). See the module docstring for when the event kernel
     runs.
