@@ -28,8 +28,15 @@ from step to step, so the forward scan records four per-neuron derivatives of ea
 mode through the layer's own `cell`), the reverse scan is two multiply-adds and one
 `(batch, n) x (n, n)` product per step, and the recurrent weight gradient is one product
 $S_{t-1}^T G$ after it instead of one per step. Same spikes, gradients equal to autodiff's to
-float rounding; on a 2-core CPU about 10% faster for the 700-256-20 benchmark
-(`benchmarks/train_step.py`). Other layers take the generic scan.
+float rounding. Other layers take the generic scan.
+
+**Native path.** On CPU, when the native library is built, a voltage-path layer with a `CUBA`
+output and scalar `LIF` parameters runs both scans in C++ (`brainsim.train.native_layer`): the
+recurrent input by events (only the rows of $W_\mathrm{rec}$ of the neurons that spiked), no
+per-step dispatch, threads over the batch. The input projection of every voltage-path layer and
+of `LeakyReadout` is `brainsim.ops.event_dense_matmul`, which reads only the nonzero inputs
+when they are sparse (spikes) and is XLA's product otherwise. Together about 3x faster than the
+JAX scans for the 700-256-20 benchmark (`benchmarks/train_step.py`, docs/training.md).
 
 **Delay convention.** The recurrent input of step $t$ is the layer's spikes of step $t - 1$:
 a recurrent `Projection` with `delay_steps=1`. Input rows act in the step they are given (no

@@ -166,13 +166,34 @@ struct LayerArgs {
   T* partial;        // backward (threads - 1, n, n)
 };
 
+// One step of n neurons of one sequence (the update of the file comment), branch-free so
+// that it vectorises: records v' (v_pre), the free flag and the spike, and resets v and r.
+template <typename T>
+inline __attribute__((always_inline)) void NeuronUpdate(
+    int64_t n, const T* __restrict drive, const T* __restrict rec, T* __restrict v,
+    T* __restrict ref, const T* __restrict p, T* __restrict v_pre, uint8_t* __restrict free_out,
+    T* __restrict spikes) {
+  const T decay = p[kDecay], phi = p[kPhi], gl_el = p[kGlEl], c_m = p[kCm], v_th = p[kVth],
+          v_r = p[kVreset], t_ref = p[kTref], dt = p[kDt];
+  for (int64_t i = 0; i < n; ++i) {
+    const T current = drive[i] + rec[i];
+    const bool free = ref[i] <= T(1e-4);
+    const T integrated = v[i] * decay + ((gl_el + current) / c_m) * phi;
+    const T v1 = free ? integrated : v[i];
+    const T r1 = free ? ref[i] : ref[i] - dt;
+    const bool fired = v1 - v_th > T(0);
+    v_pre[i] = v1;
+    free_out[i] = free;
+    spikes[i] = fired ? T(1) : T(0);
+    v[i] = fired ? v_r : v1;
+    ref[i] = fired ? t_ref : r1;
+  }
+}
+
 template <typename T>
 inline __attribute__((always_inline)) void ForwardWork(const LayerArgs<T>& a, int64_t, int64_t lo,
                                                        int64_t hi) {
   const int64_t n = a.n, rows = hi - lo;
-  const T* p = a.p;
-  const T decay = p[kDecay], phi = p[kPhi], gl_el = p[kGlEl], c_m = p[kCm], v_th = p[kVth],
-          v_r = p[kVreset], t_ref = p[kTref], dt = p[kDt];
   std::vector<T> v(a.v0 + lo * n, a.v0 + hi * n), ref(a.ref0 + lo * n, a.ref0 + hi * n);
   std::vector<T> rec(n, T(0)), val(n);
   std::vector<int32_t> idx(n);
@@ -184,29 +205,43 @@ inline __attribute__((always_inline)) void ForwardWork(const LayerArgs<T>& a, in
         const int64_t count = Compact(a.spikes + at - a.batch * n, n, idx.data(), val.data());
         GatherRows<T, false>(rec.data(), a.w, n, n, idx.data(), val.data(), count);
       }
-      T* vr = v.data() + r * n;
-      T* rr = ref.data() + r * n;
-      for (int64_t i = 0; i < n; ++i) {
-        const T current = d[i] + rec[i];
-        const bool free = rr[i] <= T(1e-4);
-        const T integrated = vr[i] * decay + ((gl_el + current) / c_m) * phi;
-        const T v1 = free ? integrated : vr[i];
-        const T r1 = free ? rr[i] : rr[i] - dt;
-        const bool fired = v1 - v_th > T(0);
-        a.v_pre[at + i] = v1;
-        a.free[at + i] = free;
-        a.spikes[at + i] = fired ? T(1) : T(0);
-        vr[i] = fired ? v_r : v1;
-        rr[i] = fired ? t_ref : r1;
-      }
+      NeuronUpdate<T>(n, d, rec.data(), v.data() + r * n, ref.data() + r * n, a.p,
+                      a.v_pre + at, a.free + at, a.spikes + at);
     }
+  }
+}
+
+// out = g w for `rows` rows of n (g and out row-major, w (n, n)): register blocks of 6 rows
+// (12 accumulators of 2 vectors each keep the FMA units busy and fit AVX2's 16 registers),
+// then blocks of 2 and 1 for the rest.
+template <typename T>
+inline __attribute__((always_inline)) void DenseProduct(T* __restrict out, const T* __restrict g,
+                                                        const T* __restrict w, int64_t rows,
+                                                        int64_t n) {
+  int64_t r = 0;
+  for (; r + 6 <= rows; r += 6) DenseRows<T, 6>(out + r * n, n, g + r * n, n, w, n, n, n);
+  for (; r + 2 <= rows; r += 2) DenseRows<T, 2>(out + r * n, n, g + r * n, n, w, n, n, n);
+  for (; r < rows; ++r) DenseRows<T, 1>(out + r * n, n, g + r * n, n, w, n, n, n);
+}
+
+// The reverse step of `size` neurons (the file comment's g_t and lambda), branch-free.
+template <typename T>
+inline __attribute__((always_inline)) void ReverseUpdate(
+    int64_t size, const T* __restrict g_out, const T* __restrict spikes, const T* __restrict sigma,
+    const uint8_t* __restrict free, const T* __restrict from_next, T* __restrict lam,
+    T* __restrict g_drive, T decay, T gain) {
+  for (int64_t e = 0; e < size; ++e) {
+    const T mu = g_out[e] + from_next[e];
+    const T both = (T(1) - spikes[e]) * lam[e] + sigma[e] * mu;
+    const bool is_free = free[e] != 0;
+    g_drive[e] = is_free ? gain * both : T(0);
+    lam[e] = is_free ? decay * both : both;
   }
 }
 
 template <typename T>
 inline __attribute__((always_inline)) void BackwardWork(const LayerArgs<T>& a, int64_t tid,
                                                         int64_t lo, int64_t hi) {
-  constexpr int64_t kRows = 4;  // rows of the dense W_rec^T product per register block
   const int64_t n = a.n, rows = hi - lo;
   const T decay = a.p[kDecay], gain = a.p[kPhi] / a.p[kCm];
   T* d_rec = nullptr;
@@ -218,23 +253,13 @@ inline __attribute__((always_inline)) void BackwardWork(const LayerArgs<T>& a, i
   std::vector<int32_t> idx(n);
   for (int64_t t = a.steps - 1; t >= 0; --t) {
     const int64_t base = (t * a.batch + lo) * n;
-    for (int64_t e = 0; e < rows * n; ++e) {
-      const T mu = a.g_out[base + e] + from_next[e];
-      const T s = a.spikes[base + e];
-      const bool free = a.free[base + e] != 0;
-      const T both = (T(1) - s) * lam[e] + a.sigma[base + e] * mu;
-      a.g_drive[base + e] = free ? gain * both : T(0);
-      lam[e] = free ? decay * both : both;
-    }
+    ReverseUpdate<T>(rows * n, a.g_out + base, a.spikes + base, a.sigma + base, a.free + base,
+                     from_next.data(), lam.data(), a.g_drive + base, decay, gain);
     if (!a.recurrent) continue;
     const T* g = a.g_drive + base;
     if (t > 0) {  // mu of step t - 1 gets g_t W_rec^T
-      int64_t r = 0;
-      for (; r + kRows <= rows; r += kRows) {
-        DenseRows<T, kRows>(from_next.data() + r * n, n, g + r * n, n, a.w, n, n, n);
-      }
-      for (; r < rows; ++r) DenseRows<T, 1>(from_next.data() + r * n, n, g + r * n, n, a.w, n, n, n);
-      for (r = 0; r < rows; ++r) {  // dL/dW_rec += s_{t-1}^T g_t
+      DenseProduct(from_next.data(), g, a.w, rows, n);
+      for (int64_t r = 0; r < rows; ++r) {  // dL/dW_rec += s_{t-1}^T g_t
         const T* s_prev = a.spikes + base - a.batch * n + r * n;
         const int64_t count = Compact(s_prev, n, idx.data(), val.data());
         ScatterRow<T>(d_rec, n, g + r * n, n, idx.data(), val.data(), count);
