@@ -31,12 +31,16 @@
 // dL/dW_rec = sum_t s_{t-1}^T g_t (events again). Sequences are independent, so each thread owns
 // a contiguous slice of the batch for all T steps: no synchronisation between steps.
 //
-// Threads: attribute `threads` (brainsim.fused.available_cpus()). The event products split the
-// m rows; x^T g sums one partial product per thread, so its rounding depends on the thread count
-// (as a BLAS product's does). Built with -ffp-contract=fast (setup.py): on x86-64 the loops are
-// cloned for AVX2+FMA and for the baseline, and the loader picks one per CPU.
+// Threads: the work is cut into `threads` slices (attribute; brainsim.fused.available_cpus())
+// run by the calling thread and XLA's intra-op thread pool (Parallel). The event products split
+// the m rows; x^T g sums one partial product per slice, so its rounding depends on the slice
+// count (as a BLAS product's does). Built with -ffp-contract=fast (setup.py): on x86-64 the
+// loops are cloned for AVX-512, AVX2 (both with FMA) and the baseline, and the loader picks one
+// per CPU.
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -62,18 +66,27 @@ using brainsim_train::DenseRows;
 using brainsim_train::GatherRows;
 using brainsim_train::ScatterRow;
 
-// body(tid, lo, hi) for `threads` contiguous slices [lo, hi) of [0, n), slice 0 on this thread.
+// body(slice, lo, hi) for `slices` contiguous slices [lo, hi) of [0, n), run by this thread and
+// by tasks on XLA's intra-op thread pool (the threads that run XLA's own operations, so the two
+// never compete for the cores). Every worker takes the next untaken slice until none is left,
+// so a task that the pool starts late finds nothing to do and returns at once, and the caller
+// never waits for a task that has not started; it waits only for slices already taken.
 template <typename F>
-void Parallel(int64_t n, int64_t threads, F&& body) {
-  threads = std::max<int64_t>(1, std::min(threads, n));
-  std::vector<std::thread> helpers;
-  for (int64_t tid = 1; tid < threads; ++tid) {
-    helpers.emplace_back([&body, n, threads, tid] {
-      body(tid, n * tid / threads, n * (tid + 1) / threads);
-    });
-  }
-  body(0, 0, n / threads);
-  for (std::thread& h : helpers) h.join();
+void Parallel(ffi::ThreadPool& pool, int64_t n, int64_t slices, F&& body) {
+  slices = std::max<int64_t>(1, std::min(slices, n));
+  struct Progress {
+    std::atomic<int64_t> next{0}, done{0};
+  };
+  auto progress = std::make_shared<Progress>();
+  auto work = [progress, &body, n, slices] {
+    for (int64_t s = progress->next++; s < slices; s = progress->next++) {
+      body(s, n * s / slices, n * (s + 1) / slices);
+      ++progress->done;
+    }
+  };
+  for (int64_t task = 1; task < slices; ++task) pool.Schedule([work] { work(); });
+  work();
+  while (progress->done.load() < slices) std::this_thread::yield();
 }
 
 // ---------------------------------------------------------------- event products
@@ -305,7 +318,7 @@ ffi::Error Shape(bool ok, const char* what) {
 }
 
 template <ffi::DataType DT>
-ffi::Error EventMatmul(ffi::Buffer<DT> x, ffi::Buffer<DT> w, ffi::ResultBuffer<DT> y,
+ffi::Error EventMatmul(ffi::ThreadPool pool, ffi::Buffer<DT> x, ffi::Buffer<DT> w, ffi::ResultBuffer<DT> y,
                        int64_t threads) {
   using T = ffi::NativeType<DT>;
   auto xd = x.dimensions(), wd = w.dimensions();
@@ -313,12 +326,12 @@ ffi::Error EventMatmul(ffi::Buffer<DT> x, ffi::Buffer<DT> w, ffi::ResultBuffer<D
     return Shape(false, "event_matmul: x must be (m, k) and w (k, n).");
   }
   MatmulArgs<T> a{x.typed_data(), w.typed_data(), y->typed_data(), nullptr, xd[1], wd[1]};
-  Parallel(xd[0], threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunMatmulWork(a, tid, lo, hi); });
+  Parallel(pool, xd[0], threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunMatmulWork(a, tid, lo, hi); });
   return ffi::Error::Success();
 }
 
 template <ffi::DataType DT>
-ffi::Error EventMatmulT(ffi::Buffer<DT> x, ffi::Buffer<DT> g, ffi::ResultBuffer<DT> d,
+ffi::Error EventMatmulT(ffi::ThreadPool pool, ffi::Buffer<DT> x, ffi::Buffer<DT> g, ffi::ResultBuffer<DT> d,
                         int64_t threads) {
   using T = ffi::NativeType<DT>;
   auto xd = x.dimensions(), gd = g.dimensions();
@@ -329,13 +342,13 @@ ffi::Error EventMatmulT(ffi::Buffer<DT> x, ffi::Buffer<DT> g, ffi::ResultBuffer<
   threads = std::max<int64_t>(1, std::min(threads, m));
   std::vector<T> partial((threads - 1) * k * n);
   MatmulArgs<T> a{x.typed_data(), g.typed_data(), d->typed_data(), partial.data(), k, n};
-  Parallel(m, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunMatmulTWork(a, tid, lo, hi); });
+  Parallel(pool, m, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunMatmulTWork(a, tid, lo, hi); });
   AddPartials(d->typed_data(), partial, k * n);
   return ffi::Error::Success();
 }
 
 template <ffi::DataType DT>
-ffi::Error LifLayerForward(ffi::Buffer<DT> params, ffi::Buffer<DT> drive, ffi::Buffer<DT> w_rec,
+ffi::Error LifLayerForward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Buffer<DT> drive, ffi::Buffer<DT> w_rec,
                            ffi::Buffer<DT> v0, ffi::Buffer<DT> ref0, ffi::ResultBuffer<DT> spikes,
                            ffi::ResultBuffer<DT> v_pre, ffi::ResultBuffer<ffi::U8> free,
                            int64_t threads) {
@@ -355,12 +368,12 @@ ffi::Error LifLayerForward(ffi::Buffer<DT> params, ffi::Buffer<DT> drive, ffi::B
   a.p = params.typed_data(), a.w = w_rec.typed_data(), a.drive = drive.typed_data();
   a.v0 = v0.typed_data(), a.ref0 = ref0.typed_data();
   a.spikes = spikes->typed_data(), a.v_pre = v_pre->typed_data(), a.free = free->typed_data();
-  Parallel(batch, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunForwardWork(a, tid, lo, hi); });
+  Parallel(pool, batch, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunForwardWork(a, tid, lo, hi); });
   return ffi::Error::Success();
 }
 
 template <ffi::DataType DT>
-ffi::Error LifLayerBackward(ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi::Buffer<DT> g_out,
+ffi::Error LifLayerBackward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi::Buffer<DT> g_out,
                             ffi::Buffer<DT> spikes, ffi::Buffer<DT> sigma,
                             ffi::Buffer<ffi::U8> free, ffi::ResultBuffer<DT> g_drive,
                             ffi::ResultBuffer<DT> d_rec, int64_t threads) {
@@ -384,7 +397,7 @@ ffi::Error LifLayerBackward(ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi
   a.spikes = const_cast<T*>(spikes.typed_data()), a.sigma = sigma.typed_data();
   a.free = const_cast<uint8_t*>(free.typed_data());
   a.g_drive = g_drive->typed_data(), a.d_rec = d_rec->typed_data(), a.partial = partial.data();
-  Parallel(batch, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunBackwardWork(a, tid, lo, hi); });
+  Parallel(pool, batch, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunBackwardWork(a, tid, lo, hi); });
   if (recurrent) AddPartials(d_rec->typed_data(), partial, n * n);
   return ffi::Error::Success();
 }
@@ -394,6 +407,7 @@ ffi::Error LifLayerBackward(ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi
 #define BRAINSIM_MATMUL_HANDLER(NAME, FN, DT)                                           \
   XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, FN<DT>,                                           \
                                 ffi::Ffi::Bind()                                        \
+                                    .Ctx<ffi::ThreadPool>()                   \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Ret<ffi::Buffer<DT>>()                             \
@@ -402,6 +416,7 @@ ffi::Error LifLayerBackward(ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi
 #define BRAINSIM_FORWARD_HANDLER(NAME, DT)                                              \
   XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, LifLayerForward<DT>,                              \
                                 ffi::Ffi::Bind()                                        \
+                                    .Ctx<ffi::ThreadPool>()                   \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
@@ -415,6 +430,7 @@ ffi::Error LifLayerBackward(ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi
 #define BRAINSIM_BACKWARD_HANDLER(NAME, DT)                                             \
   XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, LifLayerBackward<DT>,                             \
                                 ffi::Ffi::Bind()                                        \
+                                    .Ctx<ffi::ThreadPool>()                   \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
