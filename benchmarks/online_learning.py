@@ -2,7 +2,7 @@
 and 10000 steps of 1 ms: accuracy after a fixed budget, time per training step, memory.
 
     .venv/bin/python benchmarks/online_learning.py [--steps 100 1000 10000] [--rules bptt eprop sltt]
-        [--lr 0.1 0.3 1.0]
+        [--lr 0.1 0.3 1.0] [--seeds 0]
 
 Task: scikit-learn's 8x8 digits (`brainsim.train.digits_dataset`'s images), each pixel a
 Poisson train at up to `--rate` Hz for T steps, drawn per batch; 64 inputs -> LIF hidden layer
@@ -26,7 +26,8 @@ best validation accuracy; its test accuracy is reported.
 
 Prints one JSON line per (rule, T): `accuracy` (on the 320 test digits after `train_steps`
 steps from the same start, with the learning rate `lr` chosen on the validation set, whose
-accuracy is `val_accuracy`; `val_by_lr` lists the grid), `step_s` (median wall time of one
+accuracy is `val_accuracy`; `val_by_lr` lists the grid; `seed` picks the batches and their
+encodings, from the same initial network), `step_s` (median wall time of one
 jitted training step), `temp_mb` (the compiled gradient's temporary memory,
 `backward_temp_bytes`), `peak_rss_mb` (the process's peak resident memory so far) and versions.
 """
@@ -97,9 +98,12 @@ def _accuracy(model, images, labels, n_steps, rate_hz, key) -> float:
     return correct / len(images)
 
 
-def _train(rule: str, n_steps: int, train_steps: int, rate_hz: float, lr: float, images, labels) -> dict:
-    """`train_steps` steps of `rule` from the same start and the same batches for every rule and
-    learning rate: the trained model, the last loss, the step times and the gradient's memory."""
+def _train(
+    rule: str, n_steps: int, train_steps: int, rate_hz: float, lr: float, seed: int, images, labels
+) -> dict:
+    """`train_steps` steps of `rule` from the same start and, for one `seed`, the same batches for
+    every rule and learning rate (batch `k` is encoded with key `k + seed * train_steps`): the
+    trained model, the last loss, the step times and the gradient's memory."""
     hidden, batch = (32, 32) if n_steps <= 1000 else (16, 16)
     model = stack(
         SpikingLayer(64, hidden, key=jr.key(1), neuron=bs.LIF(g_leak=40.0, t_ref=0.0)),
@@ -114,7 +118,7 @@ def _train(rule: str, n_steps: int, train_steps: int, rate_hz: float, lr: float,
         "eprop": lambda: make_eprop_step(optimizer),
         "sltt": lambda: make_sltt_step(optimizer),
     }[rule]()
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     x0 = _encode(images[:batch], n_steps, rate_hz, jr.key(0))
     params, static = eqx.partition(model, eqx.is_inexact_array)
     y0 = jnp.asarray(labels[:batch])
@@ -123,7 +127,7 @@ def _train(rule: str, n_steps: int, train_steps: int, rate_hz: float, lr: float,
     times, start_all = [], time.perf_counter()
     for k in range(train_steps):
         idx = rng.choice(len(images), batch, replace=False)
-        x = _encode(images[idx], n_steps, rate_hz, jr.fold_in(jr.key(3), k))
+        x = _encode(images[idx], n_steps, rate_hz, jr.fold_in(jr.key(3), k + seed * train_steps))
         start = time.perf_counter()
         model, opt_state, loss, _ = step(model, opt_state, x, jnp.asarray(labels[idx]))
         jax.block_until_ready(loss)
@@ -142,7 +146,7 @@ def _train(rule: str, n_steps: int, train_steps: int, rate_hz: float, lr: float,
     }
 
 
-def measure(rule: str, n_steps: int, train_steps: int, rate_hz: float, lrs=(0.3,)) -> dict:
+def measure(rule: str, n_steps: int, train_steps: int, rate_hz: float, lrs=(0.3,), seed: int = 0) -> dict:
     """Train `rule` with each learning rate of `lrs`, keep the one with the best validation
     accuracy (the first of equals) and report its test accuracy and timings."""
     images, labels = _digits()
@@ -150,7 +154,7 @@ def measure(rule: str, n_steps: int, train_steps: int, rate_hz: float, lrs=(0.3,
     val = slice(n_fit, n_fit + N_VAL)
     best, val_by_lr = None, {}
     for lr in lrs:
-        run = _train(rule, n_steps, train_steps, rate_hz, lr, images[:n_fit], labels[:n_fit])
+        run = _train(rule, n_steps, train_steps, rate_hz, lr, seed, images[:n_fit], labels[:n_fit])
         val_by_lr[lr] = _accuracy(run["model"], images[val], labels[val], n_steps, rate_hz, jr.key(5))
         if best is None or val_by_lr[lr] > val_by_lr[best[0]]:
             best = (lr, run)
@@ -163,6 +167,7 @@ def measure(rule: str, n_steps: int, train_steps: int, rate_hz: float, lrs=(0.3,
         "T": n_steps,
         "rate_hz": rate_hz,
         "train_steps": train_steps,
+        "seed": seed,
         "accuracy": accuracy,
         "lr": lr,
         "val_accuracy": val_by_lr[lr],
@@ -191,10 +196,15 @@ def main():
         default=[0.1, 0.3, 1.0],
         help="learning rates to choose from on validation",
     )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="one run per seed: other batches and encodings"
+    )
     args = parser.parse_args()
     for n_steps in args.steps:
         for rule in args.rules:
-            print(json.dumps(measure(rule, n_steps, args.train_steps, args.rate, args.lr)), flush=True)
+            for seed in args.seeds:
+                result = measure(rule, n_steps, args.train_steps, args.rate, args.lr, seed)
+                print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
