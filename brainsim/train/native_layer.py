@@ -90,17 +90,17 @@ def native_lif_layer(weights_and_drive, neuron: LIF, dt: float) -> Float[Array, 
 
 @native_lif_layer.def_fwd
 def _(perturbed, weights_and_drive, neuron, dt):
-    params, (spikes, v_before_reset, free) = _forward(*weights_and_drive, neuron, dt)
+    params, (spikes, v_before_reset, flags) = _forward(*weights_and_drive, neuron, dt)
     sigma = neuron.surrogate.derivative(v_before_reset - jnp.asarray(neuron.v_threshold, spikes.dtype))
-    return spikes, (params, spikes, sigma, free)
+    return spikes, (params, flags, sigma)
 
 
 @native_lif_layer.def_bwd
 def _(residuals, g_spikes, perturbed, weights_and_drive, neuron, dt):
-    params, spikes, sigma, free = residuals
+    params, flags, sigma = residuals
     recurrent_weights, _ = weights_and_drive
-    g_spikes = jnp.zeros_like(spikes) if g_spikes is None else g_spikes
-    weights_t = _empty(spikes.dtype) if recurrent_weights is None else recurrent_weights.T
-    g_drive, g_recurrent = _native.lif_layer_backward_call(params, weights_t, g_spikes, spikes, sigma, free)
+    g_spikes = jnp.zeros_like(sigma) if g_spikes is None else g_spikes
+    weights_t = _empty(sigma.dtype) if recurrent_weights is None else recurrent_weights.T
+    g_drive, g_recurrent = _native.lif_layer_backward_call(params, weights_t, g_spikes, flags, sigma)
     d_recurrent = g_recurrent if recurrent_weights is not None and perturbed[0] else None
     return d_recurrent, g_drive

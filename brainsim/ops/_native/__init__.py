@@ -243,8 +243,9 @@ def event_matmul_t_call(x, g):
 def lif_layer_forward_call(params, drive, recurrent_weights, v0, refractory0):
     """The native LIF layer's steps (`train_kernels.cc`): `params` `(8,)` = (E, phi, g_L E_L, C_m,
     V_th, V_r, t_ref, dt), `drive` `(T, batch, n)`, `recurrent_weights` `(n, n)` or `(0, 0)`,
-    initial `v0` and `refractory0` `(batch, n)`. Returns `(spikes, v_before_reset, free)`, each
-    `(T, batch, n)` (`free` uint8)."""
+    initial `v0` and `refractory0` `(batch, n)`. Returns `(spikes, v_before_reset, flags)`, each
+    `(T, batch, n)`; `flags` (uint8) has bit 0 set where the neuron was free and bit 1 where it
+    spiked."""
     shape = drive.shape
     out = (
         jax.ShapeDtypeStruct(shape, drive.dtype),
@@ -256,15 +257,18 @@ def lif_layer_forward_call(params, drive, recurrent_weights, v0, refractory0):
     return call(params, drive, recurrent_weights, v0, refractory0, threads=np.int64(_threads()))
 
 
-def lif_layer_backward_call(params, recurrent_weights_t, g_spikes, spikes, sigma, free):
+def lif_layer_backward_call(params, recurrent_weights_t, g_spikes, flags, sigma):
     """The reverse pass of `lif_layer_forward_call`: the cotangents `(g_drive, g_recurrent)` of
-    the drive `(T, batch, n)` and of the recurrent weights `(n, n)` (`(0, 0)` without them), from
-    the spikes' cotangent and the surrogate derivatives `sigma` of every step."""
-    n_rec = recurrent_weights_t.shape
-    out = (jax.ShapeDtypeStruct(spikes.shape, spikes.dtype), jax.ShapeDtypeStruct(n_rec, spikes.dtype))
-    target = f"brainsim_lif_layer_backward_{_suffix(spikes.dtype)}"
+    the drive `(T, batch, n)` and of the recurrent weights `(n, n)` (`(0, 0)` without them),
+    from the spikes' cotangent, the forward pass's `flags` and the surrogate derivatives `sigma`
+    of every step."""
+    out = (
+        jax.ShapeDtypeStruct(g_spikes.shape, g_spikes.dtype),
+        jax.ShapeDtypeStruct(recurrent_weights_t.shape, g_spikes.dtype),
+    )
+    target = f"brainsim_lif_layer_backward_{_suffix(g_spikes.dtype)}"
     call = jax.ffi.ffi_call(target, out, vmap_method="sequential")
-    return call(params, recurrent_weights_t, g_spikes, spikes, sigma, free, threads=np.int64(_threads()))
+    return call(params, recurrent_weights_t, g_spikes, flags, sigma, threads=np.int64(_threads()))
 
 
 def _probe_library() -> ctypes.CDLL:

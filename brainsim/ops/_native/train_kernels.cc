@@ -1,4 +1,5 @@
-// Native CPU kernels of the training fast path (brainsim/train/native.py), through jax.ffi:
+// Native CPU kernels of the training fast path (brainsim/ops/event_dense.py,
+// brainsim/train/native_layer.py), through jax.ffi:
 //
 //   brainsim_event_matmul_{f32,f64}     y = x w            x (m, k) mostly zeros, w (k, n)
 //   brainsim_event_matmul_t_{f32,f64}   d = x^T g          x (m, k) mostly zeros, g (m, n)
@@ -19,9 +20,10 @@
 //   s = [v' - V_th > 0];  v = s ? V_r : v';  r = s ? t_ref : r'
 //
 // (exponential Euler with the input held over the step, the simulator's LIF step). It records
-// s, v' and the free flag per step. The reverse pass takes the cotangent of the spikes g_out,
-// the surrogate derivative sigma = psi(v' - V_th) of every step (computed by the caller from v',
-// so any surrogate works) and, with lambda = dL/dv after the reset (the reset is detached) and
+// s, v' and one byte of flags per neuron and step (free, spiked), from which the reverse pass
+// reads s: the float spikes need not be kept for it. The reverse pass takes the cotangent of
+// the spikes g_out, the surrogate derivative sigma = psi(v' - V_th) of every step (computed by
+// the caller from v', so any surrogate works) and, with lambda = dL/dv after the reset (the reset is detached) and
 // mu = dL/ds = g_out + g_{t+1} W_rec^T:
 //
 //   D = free ? E : 1,  P = free ? phi / C_m : 0   (dv'/dv and dv'/dI)
@@ -160,6 +162,9 @@ inline __attribute__((always_inline)) void MatmulTWork(const MatmulArgs<T>& a, i
 // simulator's exponential Euler coefficients).
 enum Param { kDecay, kPhi, kGlEl, kCm, kVth, kVreset, kTref, kDt, kNumParams };
 
+// The bits of a neuron's flags in a step: free (not refractory) at the step's start, spiked.
+constexpr uint8_t kFree = 1, kSpiked = 2;
+
 template <typename T>
 struct LayerArgs {
   int64_t steps, batch, n;
@@ -169,9 +174,9 @@ struct LayerArgs {
   const T* drive;    // forward (T, B, n)
   const T* v0;       // forward (B, n)
   const T* ref0;     // forward (B, n)
-  T* spikes;         // forward out / backward in (T, B, n)
+  T* spikes;         // forward out (T, B, n)
   T* v_pre;          // forward out (T, B, n): v' before the reset
-  uint8_t* free;     // forward out / backward in (T, B, n)
+  uint8_t* flags;    // forward out / backward in (T, B, n): kFree | kSpiked
   const T* g_out;    // backward (T, B, n)
   const T* sigma;    // backward (T, B, n)
   T* g_drive;        // backward out (T, B, n)
@@ -180,11 +185,11 @@ struct LayerArgs {
 };
 
 // One step of n neurons of one sequence (the update of the file comment), branch-free so
-// that it vectorises: records v' (v_pre), the free flag and the spike, and resets v and r.
+// that it vectorises: records v' (v_pre), the flags and the spike, and resets v and r.
 template <typename T>
 inline __attribute__((always_inline)) void NeuronUpdate(
     int64_t n, const T* __restrict drive, const T* __restrict rec, T* __restrict v,
-    T* __restrict ref, const T* __restrict p, T* __restrict v_pre, uint8_t* __restrict free_out,
+    T* __restrict ref, const T* __restrict p, T* __restrict v_pre, uint8_t* __restrict flags,
     T* __restrict spikes) {
   const T decay = p[kDecay], phi = p[kPhi], gl_el = p[kGlEl], c_m = p[kCm], v_th = p[kVth],
           v_r = p[kVreset], t_ref = p[kTref], dt = p[kDt];
@@ -196,7 +201,7 @@ inline __attribute__((always_inline)) void NeuronUpdate(
     const T r1 = free ? ref[i] : ref[i] - dt;
     const bool fired = v1 - v_th > T(0);
     v_pre[i] = v1;
-    free_out[i] = free;
+    flags[i] = static_cast<uint8_t>(free) | static_cast<uint8_t>(fired) << 1;
     spikes[i] = fired ? T(1) : T(0);
     v[i] = fired ? v_r : v1;
     ref[i] = fired ? t_ref : r1;
@@ -219,7 +224,7 @@ inline __attribute__((always_inline)) void ForwardWork(const LayerArgs<T>& a, in
         GatherRows<T, false>(rec.data(), a.w, n, n, idx.data(), val.data(), count);
       }
       NeuronUpdate<T>(n, d, rec.data(), v.data() + r * n, ref.data() + r * n, a.p,
-                      a.v_pre + at, a.free + at, a.spikes + at);
+                      a.v_pre + at, a.flags + at, a.spikes + at);
     }
   }
 }
@@ -240,13 +245,14 @@ inline __attribute__((always_inline)) void DenseProduct(T* __restrict out, const
 // The reverse step of `size` neurons (the file comment's g_t and lambda), branch-free.
 template <typename T>
 inline __attribute__((always_inline)) void ReverseUpdate(
-    int64_t size, const T* __restrict g_out, const T* __restrict spikes, const T* __restrict sigma,
-    const uint8_t* __restrict free, const T* __restrict from_next, T* __restrict lam,
+    int64_t size, const T* __restrict g_out, const uint8_t* __restrict flags,
+    const T* __restrict sigma, const T* __restrict from_next, T* __restrict lam,
     T* __restrict g_drive, T decay, T gain) {
   for (int64_t e = 0; e < size; ++e) {
     const T mu = g_out[e] + from_next[e];
-    const T both = (T(1) - spikes[e]) * lam[e] + sigma[e] * mu;
-    const bool is_free = free[e] != 0;
+    const T kept = (flags[e] & kSpiked) ? T(0) : lam[e];  // (1 - s) lambda
+    const T both = kept + sigma[e] * mu;
+    const bool is_free = (flags[e] & kFree) != 0;
     g_drive[e] = is_free ? gain * both : T(0);
     lam[e] = is_free ? decay * both : both;
   }
@@ -262,20 +268,24 @@ inline __attribute__((always_inline)) void BackwardWork(const LayerArgs<T>& a, i
     d_rec = tid == 0 ? a.d_rec : a.partial + (tid - 1) * n * n;
     std::memset(d_rec, 0, sizeof(T) * n * n);
   }
-  std::vector<T> lam(rows * n, T(0)), from_next(rows * n, T(0)), val(n);
+  std::vector<T> lam(rows * n, T(0)), from_next(rows * n, T(0)), ones(n, T(1));
   std::vector<int32_t> idx(n);
   for (int64_t t = a.steps - 1; t >= 0; --t) {
     const int64_t base = (t * a.batch + lo) * n;
-    ReverseUpdate<T>(rows * n, a.g_out + base, a.spikes + base, a.sigma + base, a.free + base,
+    ReverseUpdate<T>(rows * n, a.g_out + base, a.flags + base, a.sigma + base,
                      from_next.data(), lam.data(), a.g_drive + base, decay, gain);
     if (!a.recurrent) continue;
     const T* g = a.g_drive + base;
     if (t > 0) {  // mu of step t - 1 gets g_t W_rec^T
       DenseProduct(from_next.data(), g, a.w, rows, n);
       for (int64_t r = 0; r < rows; ++r) {  // dL/dW_rec += s_{t-1}^T g_t
-        const T* s_prev = a.spikes + base - a.batch * n + r * n;
-        const int64_t count = Compact(s_prev, n, idx.data(), val.data());
-        ScatterRow<T>(d_rec, n, g + r * n, n, idx.data(), val.data(), count);
+        const uint8_t* previous = a.flags + base - a.batch * n + r * n;
+        int64_t count = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          idx[count] = static_cast<int32_t>(i);
+          count += (previous[i] & kSpiked) != 0;
+        }
+        ScatterRow<T>(d_rec, n, g + r * n, n, idx.data(), ones.data(), count);
       }
     }
   }
@@ -350,7 +360,7 @@ ffi::Error EventMatmulT(ffi::ThreadPool pool, ffi::Buffer<DT> x, ffi::Buffer<DT>
 template <ffi::DataType DT>
 ffi::Error LifLayerForward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Buffer<DT> drive, ffi::Buffer<DT> w_rec,
                            ffi::Buffer<DT> v0, ffi::Buffer<DT> ref0, ffi::ResultBuffer<DT> spikes,
-                           ffi::ResultBuffer<DT> v_pre, ffi::ResultBuffer<ffi::U8> free,
+                           ffi::ResultBuffer<DT> v_pre, ffi::ResultBuffer<ffi::U8> flags,
                            int64_t threads) {
   using T = ffi::NativeType<DT>;
   auto dd = drive.dimensions();
@@ -367,26 +377,25 @@ ffi::Error LifLayerForward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Bu
   a.steps = steps, a.batch = batch, a.n = n, a.recurrent = recurrent;
   a.p = params.typed_data(), a.w = w_rec.typed_data(), a.drive = drive.typed_data();
   a.v0 = v0.typed_data(), a.ref0 = ref0.typed_data();
-  a.spikes = spikes->typed_data(), a.v_pre = v_pre->typed_data(), a.free = free->typed_data();
+  a.spikes = spikes->typed_data(), a.v_pre = v_pre->typed_data(), a.flags = flags->typed_data();
   Parallel(pool, batch, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunForwardWork(a, tid, lo, hi); });
   return ffi::Error::Success();
 }
 
 template <ffi::DataType DT>
-ffi::Error LifLayerBackward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t, ffi::Buffer<DT> g_out,
-                            ffi::Buffer<DT> spikes, ffi::Buffer<DT> sigma,
-                            ffi::Buffer<ffi::U8> free, ffi::ResultBuffer<DT> g_drive,
+ffi::Error LifLayerBackward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Buffer<DT> w_rec_t,
+                            ffi::Buffer<DT> g_out, ffi::Buffer<ffi::U8> flags,
+                            ffi::Buffer<DT> sigma, ffi::ResultBuffer<DT> g_drive,
                             ffi::ResultBuffer<DT> d_rec, int64_t threads) {
   using T = ffi::NativeType<DT>;
-  auto sd = spikes.dimensions();
-  if (sd.size() != 3 || params.element_count() != kNumParams) {
-    return Shape(false, "lif_layer_backward: spikes must be (T, batch, n) and params (8,).");
+  auto gd = g_out.dimensions();
+  if (gd.size() != 3 || params.element_count() != kNumParams) {
+    return Shape(false, "lif_layer_backward: g_out must be (T, batch, n) and params (8,).");
   }
-  const int64_t steps = sd[0], batch = sd[1], n = sd[2], size = steps * batch * n;
+  const int64_t steps = gd[0], batch = gd[1], n = gd[2], size = steps * batch * n;
   const bool recurrent = w_rec_t.element_count() != 0;
   if ((recurrent && (w_rec_t.element_count() != n * n || d_rec->element_count() != n * n)) ||
-      g_out.element_count() != size || sigma.element_count() != size ||
-      free.element_count() != size) {
+      flags.element_count() != size || sigma.element_count() != size) {
     return Shape(false, "lif_layer_backward: operands disagree in shape.");
   }
   threads = std::max<int64_t>(1, std::min(threads, batch));
@@ -394,8 +403,7 @@ ffi::Error LifLayerBackward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::B
   LayerArgs<T> a{};
   a.steps = steps, a.batch = batch, a.n = n, a.recurrent = recurrent;
   a.p = params.typed_data(), a.w = w_rec_t.typed_data(), a.g_out = g_out.typed_data();
-  a.spikes = const_cast<T*>(spikes.typed_data()), a.sigma = sigma.typed_data();
-  a.free = const_cast<uint8_t*>(free.typed_data());
+  a.flags = const_cast<uint8_t*>(flags.typed_data()), a.sigma = sigma.typed_data();
   a.g_drive = g_drive->typed_data(), a.d_rec = d_rec->typed_data(), a.partial = partial.data();
   Parallel(pool, batch, threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunBackwardWork(a, tid, lo, hi); });
   if (recurrent) AddPartials(d_rec->typed_data(), partial, n * n);
@@ -434,9 +442,8 @@ ffi::Error LifLayerBackward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::B
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<DT>>()                             \
-                                    .Arg<ffi::Buffer<DT>>()                             \
-                                    .Arg<ffi::Buffer<DT>>()                             \
                                     .Arg<ffi::Buffer<ffi::U8>>()                        \
+                                    .Arg<ffi::Buffer<DT>>()                             \
                                     .Ret<ffi::Buffer<DT>>()                             \
                                     .Ret<ffi::Buffer<DT>>()                             \
                                     .Attr<int64_t>("threads"));
