@@ -9,8 +9,8 @@ from .bptt import backward_temp_bytes as backward_temp_bytes, checkpointed_scan 
 from .cells import ELMLayer as ELMLayer, TwoCompartmentLayer as TwoCompartmentLayer
 from .cells_recurrent import (
     EGRU as EGRU,
-    DiscreteTimeUpdate as DiscreteTimeUpdate,
     LMU as LMU,
+    DiscreteTimeUpdate as DiscreteTimeUpdate,
     legendre_delay_system as legendre_delay_system,
     shifted_legendre as shifted_legendre,
     zero_order_hold as zero_order_hold,

@@ -78,15 +78,8 @@ class LMU(AbstractLayer):
     - `checkpoint_every`: chunk length of checkpointed BPTT, or `None`.
 
     Build it with `LMU(n_in, n_hidden, order=..., theta=..., key=...)`: encoders $e_x$,
-    $e_h$ and the weights normal with variance 1/fan-in, $e_m = 0$, $b = 0$.
-
-    ??? cite "Reference"
-        ```bibtex
-        @inproceedings{voelker2019legendre,
-          author = {Voelker, Aaron R. and Kaji\'c, Ivana and Eliasmith, Chris},
-          title = {Legendre Memory Units: Continuous-Time Representation in Recurrent Neural Networks},
-          booktitle = {Advances in Neural Information Processing Systems 32}, year = {2019}}
-        ```
+    $e_h$ and the weights normal with variance 1/fan-in, $e_m = 0$, $b = 0$. Reference: Voelker,
+    Kajić & Eliasmith (NeurIPS 2019), cited in full on `brainsim.dynamics.neurons.LMUUnit`.
     """
 
     input_encoder: Float[Array, " n_in"]

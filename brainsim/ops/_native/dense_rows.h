@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "event_rows.h"
+
 namespace brainsim_train {
 
 // 32 bytes of T: one AVX register, two SSE registers.
@@ -38,21 +40,15 @@ inline __attribute__((always_inline)) void Store(T* p, typename Simd<T>::V v) {
 }
 
 // Indices and values of the nonzero entries of row[0:k] (-0.0 counts as zero, NaN as nonzero),
-// in index order; returns their number. 64-byte blocks of zero bits are skipped whole.
+// in index order; returns their number. Blocks of zero bits are skipped (event_rows.h); within
+// a block the writes are unconditional and only the count depends on the value (no branch).
 template <typename T>
 inline int64_t Compact(const T* __restrict row, int64_t k, int32_t* __restrict idx,
                        T* __restrict val) {
-  constexpr int64_t kPerWord = 8 / sizeof(T);
-  constexpr int64_t kBlock = 8 * kPerWord;
+  constexpr int64_t kBlock = brainsim_events::kBlock<T>;
   int64_t count = 0, i = 0;
   for (; i + kBlock <= k; i += kBlock) {
-    uint64_t any = 0;
-    for (int64_t w = 0; w < 8; ++w) {
-      uint64_t word;
-      std::memcpy(&word, row + i + w * kPerWord, sizeof(word));
-      any |= word;
-    }
-    if (any == 0) continue;
+    if (brainsim_events::ZeroBlock(row + i)) continue;
     for (int64_t j = i; j < i + kBlock; ++j) {
       idx[count] = static_cast<int32_t>(j);
       val[count] = row[j];

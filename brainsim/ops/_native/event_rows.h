@@ -27,21 +27,30 @@
 
 namespace brainsim_events {
 
-// Calls f(i, s_i) for every i with s_i != 0 (so -0.0 is inactive, NaN is active), in order.
-// Reads 64-byte blocks as eight 64-bit words and skips a block whose bits are all zero.
+// Elements of T in a 64-byte block, and whether the block at s has only zero bits (read as
+// eight 64-bit words).
+template <typename T>
+constexpr int64_t kBlock = 64 / sizeof(T);
+
+template <typename T>
+inline bool ZeroBlock(const T* s) {
+  uint64_t acc = 0;
+  for (int64_t w = 0; w < 8; ++w) {
+    uint64_t word;
+    std::memcpy(&word, reinterpret_cast<const char*>(s) + 8 * w, sizeof(word));
+    acc |= word;
+  }
+  return acc == 0;
+}
+
+// Calls f(i, s_i) for every i with s_i != 0 (so -0.0 is inactive, NaN is active), in order,
+// skipping 64-byte blocks whose bits are all zero.
 template <typename T, typename F>
 inline void ForEachActive(const T* s, int64_t n, F&& f) {
-  constexpr int64_t kPerWord = 8 / sizeof(T);
-  constexpr int64_t kBlock = 8 * kPerWord;
+  constexpr int64_t kBlock = brainsim_events::kBlock<T>;
   int64_t i = 0;
   for (; i + kBlock <= n; i += kBlock) {
-    uint64_t acc = 0;
-    for (int64_t w = 0; w < 8; ++w) {
-      uint64_t word;
-      std::memcpy(&word, s + i + w * kPerWord, sizeof(word));
-      acc |= word;
-    }
-    if (acc == 0) continue;
+    if (ZeroBlock(s + i)) continue;
     for (int64_t j = i; j < i + kBlock; ++j) {
       if (s[j] != T(0)) f(j, s[j]);
     }
