@@ -24,8 +24,6 @@ The machine is shared: compare ratios from one invocation, not step times across
 import argparse
 import json
 import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import optax
+from peers._train_report import step_record  # the record the peer scripts print too
 
 import brainsim as bs
 from brainsim.train import LeakyReadout, SpikingLayer, make_step, stack
@@ -78,30 +77,26 @@ def measure(n_steps: int, repeats: int, checkpoint_every: int | None) -> dict:
         model, opt_state, loss, _ = step(model, opt_state, x, y)
         jax.block_until_ready(loss)
         times.append(time.perf_counter() - start)
-    times.sort()
     # the diagnostic hidden rate after the timed steps and jitted, like the training step (an
     # eager, op-by-op forward pass before the steps raised the peak memory by ~30 MB)
     hidden_rate = float(eqx.filter_jit(lambda model, x: model.layers[0](x).mean())(model, x))
-    return {
-        "benchmark": "train_step",
-        "T": n_steps,
-        "batch": BATCH,
-        "n_in": N_IN,
-        "n_hidden": N_HIDDEN,
-        "n_out": N_OUT,
-        "input_p": INPUT_P,
-        "checkpoint_every": checkpoint_every,
-        "step_s": times[len(times) // 2],
-        "step_min_s": times[0],
-        "compile_s": compile_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "hidden_spikes_per_step": hidden_rate,
-        "loss": float(loss),
-        "brainsim": bs.__version__,
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "python": platform.python_version(),
-    }
+    return step_record(
+        "brainsim",
+        n_steps,
+        BATCH,
+        times,
+        compile_s,
+        hidden_rate,
+        float(loss),
+        n_in=N_IN,
+        n_hidden=N_HIDDEN,
+        n_out=N_OUT,
+        input_p=INPUT_P,
+        checkpoint_every=checkpoint_every,
+        brainsim=bs.__version__,
+        jax=jax.__version__,
+        backend=jax.default_backend(),
+    )
 
 
 PEERS = Path(__file__).resolve().parent / "peers"

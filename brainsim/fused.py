@@ -60,6 +60,7 @@ from .dynamics.synapses.exponential import ExponentialSynapseState
 from .integrate import ExponentialEuler
 from .network import Network, NetworkState, Population, PopulationState, Projection, ProjectionState
 from .ops import CSR, ELL, Procedural, _native
+from .ops._native import available_cpus
 from .ops.synapse_update import ColumnIndex
 
 __all__ = ["FusedPlan", "fused_plan", "run_fused_chunk"]
@@ -483,11 +484,6 @@ def _native_steps(operands, shapes, attributes):
         return outputs, jax.tree.map(lambda _: True, outputs)
 
     return call(*operands)
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _connectivity_operands(proj) -> list[jax.Array]:

@@ -9,9 +9,10 @@ import resource
 
 
 def step_record(engine: str, n_steps: int, batch: int, times: list[float], compile_s: float,
-                hidden_rate: float, loss: float, **versions) -> dict:
+                hidden_rate: float, loss: float, **fields) -> dict:
     """One JSON line: the median and minimum step time of `times` (seconds), the compile time,
-    the process's peak resident memory, the hidden spike rate, the last loss and versions."""
+    the process's peak resident memory, the hidden spike rate, the last loss and `fields`
+    (versions; brainsim's `benchmarks/train_step.py` adds its sizes)."""
     times = sorted(times)
     return {
         "engine": engine,
@@ -24,7 +25,7 @@ def step_record(engine: str, n_steps: int, batch: int, times: list[float], compi
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "hidden_spikes_per_step": hidden_rate,
         "loss": loss,
-        **versions,
+        **fields,
         "python": platform.python_version(),
     }
 

@@ -71,7 +71,7 @@ def _empty(dtype) -> Array:
 
 
 def _forward(recurrent_weights, drive, neuron: LIF, dt: float):
-    n_steps, batch, n = drive.shape
+    _, batch, n = drive.shape
     params = _params(neuron, dt, drive.dtype)
     weights = _empty(drive.dtype) if recurrent_weights is None else recurrent_weights
     v0 = jnp.full((batch, n), neuron.e_leak, drive.dtype)

@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "available",
+    "available_cpus",
     "copied_exp_f32",
     "copied_exponential_euler_f32",
     "csr_event_matvec_call",
@@ -220,7 +221,8 @@ def procedural_row_sums_call(key_words, counts, g, n_pre: int):
     return call(*_batched(g, key_words, counts), g)
 
 
-def _threads() -> int:
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -229,7 +231,7 @@ def event_matmul_call(x, w):
     through the native kernel: only the nonzero entries of `x` are read into the product."""
     out = jax.ShapeDtypeStruct((x.shape[0], w.shape[1]), x.dtype)
     call = jax.ffi.ffi_call(f"brainsim_event_matmul_{_suffix(x.dtype)}", out, vmap_method="sequential")
-    return call(x, w, threads=np.int64(_threads()))
+    return call(x, w, threads=np.int64(available_cpus()))
 
 
 def event_matmul_t_call(x, g):
@@ -237,7 +239,7 @@ def event_matmul_t_call(x, g):
     `event_matmul_call`, through the native kernel."""
     out = jax.ShapeDtypeStruct((x.shape[1], g.shape[1]), g.dtype)
     call = jax.ffi.ffi_call(f"brainsim_event_matmul_t_{_suffix(x.dtype)}", out, vmap_method="sequential")
-    return call(x, g, threads=np.int64(_threads()))
+    return call(x, g, threads=np.int64(available_cpus()))
 
 
 def lif_layer_forward_call(params, drive, recurrent_weights, v0, refractory0):
@@ -254,7 +256,7 @@ def lif_layer_forward_call(params, drive, recurrent_weights, v0, refractory0):
     )
     target = f"brainsim_lif_layer_forward_{_suffix(drive.dtype)}"
     call = jax.ffi.ffi_call(target, out, vmap_method="sequential")
-    return call(params, drive, recurrent_weights, v0, refractory0, threads=np.int64(_threads()))
+    return call(params, drive, recurrent_weights, v0, refractory0, threads=np.int64(available_cpus()))
 
 
 def lif_layer_backward_call(params, recurrent_weights_t, g_spikes, flags, sigma):
@@ -268,7 +270,7 @@ def lif_layer_backward_call(params, recurrent_weights_t, g_spikes, flags, sigma)
     )
     target = f"brainsim_lif_layer_backward_{_suffix(g_spikes.dtype)}"
     call = jax.ffi.ffi_call(target, out, vmap_method="sequential")
-    return call(params, recurrent_weights_t, g_spikes, flags, sigma, threads=np.int64(_threads()))
+    return call(params, recurrent_weights_t, g_spikes, flags, sigma, threads=np.int64(available_cpus()))
 
 
 def _probe_library() -> ctypes.CDLL:

@@ -33,7 +33,7 @@
 // dL/dW_rec = sum_t s_{t-1}^T g_t (events again). Sequences are independent, so each thread owns
 // a contiguous slice of the batch for all T steps: no synchronisation between steps.
 //
-// Threads: the work is cut into `threads` slices (attribute; brainsim.fused.available_cpus())
+// Threads: the work is cut into `threads` slices (attribute; brainsim.ops._native.available_cpus())
 // run by the calling thread and XLA's intra-op thread pool (Parallel). The event products split
 // the m rows; x^T g sums one partial product per slice, so its rounding depends on the slice
 // count (as a BLAS product's does). Built with -ffp-contract=fast (setup.py): on x86-64 the
@@ -323,17 +323,13 @@ void AddPartials(T* out, const std::vector<T>& partial, int64_t n) {
   }
 }
 
-ffi::Error Shape(bool ok, const char* what) {
-  return ok ? ffi::Error::Success() : ffi::Error::InvalidArgument(what);
-}
-
 template <ffi::DataType DT>
 ffi::Error EventMatmul(ffi::ThreadPool pool, ffi::Buffer<DT> x, ffi::Buffer<DT> w, ffi::ResultBuffer<DT> y,
                        int64_t threads) {
   using T = ffi::NativeType<DT>;
   auto xd = x.dimensions(), wd = w.dimensions();
   if (xd.size() != 2 || wd.size() != 2 || xd[1] != wd[0]) {
-    return Shape(false, "event_matmul: x must be (m, k) and w (k, n).");
+    return ffi::Error::InvalidArgument("event_matmul: x must be (m, k) and w (k, n).");
   }
   MatmulArgs<T> a{x.typed_data(), w.typed_data(), y->typed_data(), nullptr, xd[1], wd[1]};
   Parallel(pool, xd[0], threads, [&](int64_t tid, int64_t lo, int64_t hi) { RunMatmulWork(a, tid, lo, hi); });
@@ -346,7 +342,7 @@ ffi::Error EventMatmulT(ffi::ThreadPool pool, ffi::Buffer<DT> x, ffi::Buffer<DT>
   using T = ffi::NativeType<DT>;
   auto xd = x.dimensions(), gd = g.dimensions();
   if (xd.size() != 2 || gd.size() != 2 || xd[0] != gd[0]) {
-    return Shape(false, "event_matmul_t: x must be (m, k) and g (m, n).");
+    return ffi::Error::InvalidArgument("event_matmul_t: x must be (m, k) and g (m, n).");
   }
   const int64_t m = xd[0], k = xd[1], n = gd[1];
   threads = std::max<int64_t>(1, std::min(threads, m));
@@ -365,13 +361,13 @@ ffi::Error LifLayerForward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::Bu
   using T = ffi::NativeType<DT>;
   auto dd = drive.dimensions();
   if (dd.size() != 3 || params.element_count() != kNumParams) {
-    return Shape(false, "lif_layer_forward: drive must be (T, batch, n) and params (8,).");
+    return ffi::Error::InvalidArgument("lif_layer_forward: drive must be (T, batch, n) and params (8,).");
   }
   const int64_t steps = dd[0], batch = dd[1], n = dd[2];
   const bool recurrent = w_rec.element_count() != 0;
   if ((recurrent && w_rec.element_count() != n * n) || v0.element_count() != batch * n ||
       ref0.element_count() != batch * n) {
-    return Shape(false, "lif_layer_forward: w_rec must be (n, n) or empty, v0 and ref0 (batch, n).");
+    return ffi::Error::InvalidArgument("lif_layer_forward: w_rec must be (n, n) or empty, v0 and ref0 (batch, n).");
   }
   LayerArgs<T> a{};
   a.steps = steps, a.batch = batch, a.n = n, a.recurrent = recurrent;
@@ -390,13 +386,13 @@ ffi::Error LifLayerBackward(ffi::ThreadPool pool, ffi::Buffer<DT> params, ffi::B
   using T = ffi::NativeType<DT>;
   auto gd = g_out.dimensions();
   if (gd.size() != 3 || params.element_count() != kNumParams) {
-    return Shape(false, "lif_layer_backward: g_out must be (T, batch, n) and params (8,).");
+    return ffi::Error::InvalidArgument("lif_layer_backward: g_out must be (T, batch, n) and params (8,).");
   }
   const int64_t steps = gd[0], batch = gd[1], n = gd[2], size = steps * batch * n;
   const bool recurrent = w_rec_t.element_count() != 0;
   if ((recurrent && (w_rec_t.element_count() != n * n || d_rec->element_count() != n * n)) ||
       flags.element_count() != size || sigma.element_count() != size) {
-    return Shape(false, "lif_layer_backward: operands disagree in shape.");
+    return ffi::Error::InvalidArgument("lif_layer_backward: operands disagree in shape.");
   }
   threads = std::max<int64_t>(1, std::min(threads, batch));
   std::vector<T> partial(recurrent ? (threads - 1) * n * n : 0);
